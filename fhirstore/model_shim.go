@@ -1,0 +1,86 @@
+package fhirstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// TEMPORARY until fhirstore/model lands.
+var idRE = regexp.MustCompile(`^[A-Za-z0-9\-\.]{1,64}$`)
+
+func validID(id string) bool { return idRE.MatchString(id) }
+
+func decodeJSON(b []byte) (map[string]any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func encodeJSON(m map[string]any) ([]byte, error) {
+	var buf bytes.Buffer
+	e := json.NewEncoder(&buf)
+	e.SetEscapeHTML(false)
+	if err := e.Encode(m); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+func validateResource(m map[string]any) []Issue { return nil }
+
+func knownType(t string) bool { return t != "" && t[0] >= 'A' && t[0] <= 'Z' }
+
+// TEMPORARY matcher for _id and identifier until the search engine lands.
+func (s *Store) matchParams(ctx context.Context, q querier, typ string, params url.Values) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, json FROM resources WHERE type = ? AND deleted = 0`, typ)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		var js []byte
+		if err := rows.Scan(&id, &js); err != nil {
+			return nil, err
+		}
+		m, _ := decodeJSON(js)
+		ok := true
+		for k, vs := range params {
+			for _, v := range vs {
+				switch k {
+				case "_id":
+					ok = ok && id == v
+				case "identifier":
+					sys, val, hasSys := strings.Cut(v, "|")
+					if !hasSys {
+						val, sys = sys, ""
+					}
+					found := false
+					ids, _ := m["identifier"].([]any)
+					for _, x := range ids {
+						im, _ := x.(map[string]any)
+						if im["value"] == val && (!hasSys || im["system"] == sys || sys == "" && im["system"] == nil) {
+							found = true
+						}
+					}
+					ok = ok && found
+				default:
+					return nil, Errorf(ENotSupported, "conditional matching on %q is not supported yet", k)
+				}
+			}
+		}
+		if ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids, rows.Err()
+}

@@ -1,0 +1,429 @@
+package fhirstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Resource is one stored version of a resource, as served.
+type Resource struct {
+	Type        string
+	ID          string
+	Version     int64
+	LastUpdated time.Time
+	Deleted     bool
+	JSON        []byte // empty for a deletion
+	Method      string // in history: POST, PUT, PATCH or DELETE
+	Created     bool   // the write created the resource (no live version before)
+}
+
+// VersionID is the resource's meta.versionId.
+func (r *Resource) VersionID() string { return strconv.FormatInt(r.Version, 10) }
+
+// WriteOptions carry the preconditions of a write.
+type WriteOptions struct {
+	// IfMatch is the version the client believes current ("" = no precondition).
+	IfMatch string
+	// IfNoneExist is a search query (without '?') for conditional create.
+	IfNoneExist string
+}
+
+// FormatInstant renders a time the way fhirbox writes meta.lastUpdated.
+func FormatInstant(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
+
+// Read returns the current version. ENotFound if it never existed, EGone if deleted.
+func (s *Store) Read(ctx context.Context, typ, id string) (*Resource, error) {
+	return s.read(ctx, s.r, typ, id)
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func (s *Store) read(ctx context.Context, q querier, typ, id string) (*Resource, error) {
+	if err := checkTypeID(typ, id); err != nil {
+		return nil, err
+	}
+	r := &Resource{Type: typ, ID: id}
+	var lu int64
+	err := q.QueryRowContext(ctx, `SELECT version, last_updated, deleted, json FROM resources WHERE type = ? AND id = ?`,
+		typ, id).Scan(&r.Version, &lu, &r.Deleted, &r.JSON)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, Errorf(ENotFound, "%s/%s is not known", typ, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.LastUpdated = time.UnixMicro(lu).UTC()
+	if r.Deleted {
+		return r, &Error{Code: EGone, Message: typ + "/" + id + " was deleted (version " + r.VersionID() + ")"}
+	}
+	return r, nil
+}
+
+// VRead returns one version. ENotFound if there is no such version; EGone if that version
+// is a deletion.
+func (s *Store) VRead(ctx context.Context, typ, id, vid string) (*Resource, error) {
+	if err := checkTypeID(typ, id); err != nil {
+		return nil, err
+	}
+	v, err := strconv.ParseInt(vid, 10, 64)
+	if err != nil || v < 1 {
+		return nil, Errorf(ENotFound, "%s/%s has no version %q", typ, id, vid)
+	}
+	r := &Resource{Type: typ, ID: id, Version: v}
+	var lu int64
+	err = s.r.QueryRowContext(ctx, `SELECT last_updated, deleted, method, json FROM resource_history
+		WHERE type = ? AND id = ? AND version = ?`, typ, id, v).Scan(&lu, &r.Deleted, &r.Method, &r.JSON)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, Errorf(ENotFound, "%s/%s has no version %d", typ, id, v)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.LastUpdated = time.UnixMicro(lu).UTC()
+	if r.Deleted {
+		return r, Errorf(EGone, "version %d of %s/%s is a deletion", v, typ, id)
+	}
+	return r, nil
+}
+
+// Create stores a new resource under a server-assigned UUID. With IfNoneExist it is
+// conditional: one match returns that resource with created=false, several give
+// EPrecondition. EInvalid for a malformed resource.
+func (s *Store) Create(ctx context.Context, typ string, body []byte, opts WriteOptions) (res *Resource, created bool, err error) {
+	m, err := parseResource(body, typ)
+	if err != nil {
+		return nil, false, err
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, created, err = s.create(ctx, tx, typ, m, opts)
+		return err
+	})
+	return res, created, err
+}
+
+func (s *Store) create(ctx context.Context, tx *sql.Tx, typ string, m map[string]any, opts WriteOptions) (*Resource, bool, error) {
+	if opts.IfNoneExist != "" {
+		ids, err := s.match(ctx, tx, typ, opts.IfNoneExist)
+		if err != nil {
+			return nil, false, err
+		}
+		switch len(ids) {
+		case 0:
+		case 1:
+			r, err := s.read(ctx, tx, typ, ids[0])
+			return r, false, err
+		default:
+			return nil, false, Errorf(EPrecondition, "If-None-Exist %q matches %d %s resources", opts.IfNoneExist, len(ids), typ)
+		}
+	}
+	r, err := s.put(ctx, tx, typ, uuid.NewString(), m, "POST", "")
+	return r, true, err
+}
+
+// Update stores a new version of typ/id, creating it (update-as-create) when it does not
+// exist. EPrecondition when IfMatch names another version; EInvalid for a malformed resource
+// or an id that differs from the URL.
+func (s *Store) Update(ctx context.Context, typ, id string, body []byte, opts WriteOptions) (res *Resource, created bool, err error) {
+	if err := checkTypeID(typ, id); err != nil {
+		return nil, false, err
+	}
+	m, err := parseResource(body, typ)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := checkBodyID(m, id); err != nil {
+		return nil, false, err
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err = s.put(ctx, tx, typ, id, m, "PUT", opts.IfMatch)
+		created = res != nil && res.Created
+		return err
+	})
+	return res, created, err
+}
+
+// ConditionalUpdate applies PUT [type]?query: no match creates (with the body's id if it
+// has one), one match updates it, several give EPrecondition.
+func (s *Store) ConditionalUpdate(ctx context.Context, typ, query string, body []byte, opts WriteOptions) (res *Resource, created bool, err error) {
+	m, err := parseResource(body, typ)
+	if err != nil {
+		return nil, false, err
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, created, err = s.conditionalUpdate(ctx, tx, typ, query, m, opts)
+		return err
+	})
+	return res, created, err
+}
+
+func (s *Store) conditionalUpdate(ctx context.Context, tx *sql.Tx, typ, query string, m map[string]any, opts WriteOptions) (*Resource, bool, error) {
+	ids, err := s.match(ctx, tx, typ, query)
+	if err != nil {
+		return nil, false, err
+	}
+	bodyID, _ := m["id"].(string)
+	switch len(ids) {
+	case 0:
+		id := bodyID
+		if id == "" {
+			id = uuid.NewString()
+		} else if err := checkTypeID(typ, id); err != nil {
+			return nil, false, err
+		}
+		r, err := s.put(ctx, tx, typ, id, m, "PUT", opts.IfMatch)
+		return r, r != nil && r.Created, err
+	case 1:
+		if bodyID != "" && bodyID != ids[0] {
+			return nil, false, Errorf(EInvalid, "the resource id %q differs from the matched %s/%s", bodyID, typ, ids[0])
+		}
+		r, err := s.put(ctx, tx, typ, ids[0], m, "PUT", opts.IfMatch)
+		return r, false, err
+	default:
+		return nil, false, Errorf(EPrecondition, "conditional update %q matches %d %s resources", query, len(ids), typ)
+	}
+}
+
+// Delete marks typ/id deleted; later reads give EGone. Deleting what does not exist or is
+// already deleted succeeds (the spec lets delete be idempotent).
+func (s *Store) Delete(ctx context.Context, typ, id string, opts WriteOptions) error {
+	if err := checkTypeID(typ, id); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.delete(ctx, tx, typ, id, opts.IfMatch) })
+}
+
+// ConditionalDelete deletes the single match of query; several give EPrecondition, none is
+// a success.
+func (s *Store) ConditionalDelete(ctx context.Context, typ, query string) (deleted int, err error) {
+	if !knownType(typ) {
+		return 0, Errorf(ENotFound, "unknown resource type %q", typ)
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		deleted, err = s.conditionalDelete(ctx, tx, typ, query)
+		return err
+	})
+	return deleted, err
+}
+
+func (s *Store) conditionalDelete(ctx context.Context, tx *sql.Tx, typ, query string) (int, error) {
+	ids, err := s.match(ctx, tx, typ, query)
+	if err != nil {
+		return 0, err
+	}
+	if len(ids) > 1 {
+		return 0, Errorf(EPrecondition, "conditional delete %q matches %d %s resources", query, len(ids), typ)
+	}
+	for _, id := range ids {
+		if err := s.delete(ctx, tx, typ, id, ""); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}
+
+// Patch applies a JSON Patch (RFC 6902) to the current version and stores the result as a
+// new version. EUnprocessable when a test operation fails or the result is not a valid
+// resource of the same type and id.
+func (s *Store) Patch(ctx context.Context, typ, id string, patch []byte, opts WriteOptions) (res *Resource, err error) {
+	if err := checkTypeID(typ, id); err != nil {
+		return nil, err
+	}
+	ops, err := parseJSONPatch(patch)
+	if err != nil {
+		return nil, err
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err = s.patch(ctx, tx, typ, id, ops, opts)
+		return err
+	})
+	return res, err
+}
+
+func (s *Store) patch(ctx context.Context, tx *sql.Tx, typ, id string, ops []patchOp, opts WriteOptions) (*Resource, error) {
+	cur, err := s.read(ctx, tx, typ, id)
+	if err != nil {
+		return nil, err
+	}
+	if opts.IfMatch != "" && opts.IfMatch != cur.VersionID() {
+		return nil, Errorf(EPrecondition, "If-Match version %s is not the current version %d", opts.IfMatch, cur.Version)
+	}
+	doc, err := decodeJSON(cur.JSON)
+	if err != nil {
+		return nil, err
+	}
+	out, err := applyJSONPatch(doc, ops)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := out.(map[string]any)
+	if !ok {
+		return nil, Errorf(EUnprocessable, "the patched document is not a JSON object")
+	}
+	if rt, _ := m["resourceType"].(string); rt != typ {
+		return nil, Errorf(EUnprocessable, "a patch may not change resourceType (now %q)", rt)
+	}
+	if err := checkBodyID(m, id); err != nil {
+		return nil, &Error{Code: EUnprocessable, Message: "a patch may not change the id"}
+	}
+	if issues := validateResource(m); len(issues) > 0 {
+		return nil, &Error{Code: EUnprocessable, Message: "the patched resource is not valid", Issues: issues}
+	}
+	return s.put(ctx, tx, typ, id, m, "PATCH", "")
+}
+
+// put writes a new version of typ/id inside tx: resources row, history row, indexes.
+func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[string]any, method, ifMatch string) (*Resource, error) {
+	var rid, version int64
+	var deleted bool
+	var oldJSON []byte
+	err := tx.QueryRowContext(ctx, `SELECT rid, version, deleted, json FROM resources WHERE type = ? AND id = ?`, typ, id).
+		Scan(&rid, &version, &deleted, &oldJSON)
+	exists := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	if ifMatch != "" && (!exists || deleted || ifMatch != strconv.FormatInt(version, 10)) {
+		if !exists || deleted {
+			return nil, Errorf(EPrecondition, "If-Match %s given but %s/%s has no current version", ifMatch, typ, id)
+		}
+		return nil, Errorf(EPrecondition, "If-Match version %s is not the current version %d of %s/%s", ifMatch, version, typ, id)
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	r := &Resource{Type: typ, ID: id, Version: version + 1, LastUpdated: now, Method: method, Created: !exists || deleted}
+	m["id"] = id
+	meta, _ := m["meta"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	meta["versionId"] = r.VersionID()
+	meta["lastUpdated"] = FormatInstant(now)
+	m["meta"] = meta
+	if exists && !deleted && sameContent(oldJSON, m) {
+		// A no-op update keeps the current version (as HAPI does): re-loading a Bundle, or
+		// Bundles repeating the same Practitioner, must not grow history.
+		return s.read(ctx, tx, typ, id)
+	}
+	if r.JSON, err = encodeJSON(m); err != nil {
+		return nil, err
+	}
+	if exists {
+		_, err = tx.ExecContext(ctx, `UPDATE resources SET version = ?, last_updated = ?, deleted = 0, json = ? WHERE rid = ?`,
+			r.Version, now.UnixMicro(), r.JSON, rid)
+	} else {
+		err = tx.QueryRowContext(ctx, `INSERT INTO resources (type, id, version, last_updated, deleted, json)
+			VALUES (?, ?, ?, ?, 0, ?) RETURNING rid`, typ, id, r.Version, now.UnixMicro(), r.JSON).Scan(&rid)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO resource_history (rid, type, id, version, last_updated, method, deleted, json)
+		VALUES (?, ?, ?, ?, ?, ?, 0, ?)`, rid, typ, id, r.Version, now.UnixMicro(), method, r.JSON); err != nil {
+		return nil, err
+	}
+	if s.index != nil {
+		if err := s.index.Index(ctx, tx, rid, typ, m); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func (s *Store) delete(ctx context.Context, tx *sql.Tx, typ, id, ifMatch string) error {
+	var rid, version int64
+	var deleted bool
+	err := tx.QueryRowContext(ctx, `SELECT rid, version, deleted FROM resources WHERE type = ? AND id = ?`, typ, id).
+		Scan(&rid, &version, &deleted)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && deleted {
+		if ifMatch != "" {
+			return Errorf(EPrecondition, "If-Match %s given but %s/%s has no current version", ifMatch, typ, id)
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ifMatch != "" && ifMatch != strconv.FormatInt(version, 10) {
+		return Errorf(EPrecondition, "If-Match version %s is not the current version %d of %s/%s", ifMatch, version, typ, id)
+	}
+	now := s.now().UTC().Truncate(time.Millisecond).UnixMicro()
+	if _, err := tx.ExecContext(ctx, `UPDATE resources SET version = ?, last_updated = ?, deleted = 1, json = '' WHERE rid = ?`,
+		version+1, now, rid); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO resource_history (rid, type, id, version, last_updated, method, deleted, json)
+		VALUES (?, ?, ?, ?, ?, 'DELETE', 1, '')`, rid, typ, id, version+1, now); err != nil {
+		return err
+	}
+	if s.index != nil {
+		return s.index.Unindex(ctx, tx, rid)
+	}
+	return nil
+}
+
+// parseResource decodes and validates a request body for resource type typ.
+func parseResource(body []byte, typ string) (map[string]any, error) {
+	if !knownType(typ) {
+		return nil, Errorf(ENotFound, "unknown resource type %q", typ)
+	}
+	m, err := decodeJSON(body)
+	if err != nil {
+		return nil, &Error{Code: EInvalid, Message: "the body is not a valid JSON resource: " + err.Error()}
+	}
+	rt, _ := m["resourceType"].(string)
+	if rt == "" {
+		return nil, &Error{Code: EInvalid, Message: "the body has no resourceType", Issues: []Issue{{Severity: "error", Code: "required", Path: "resourceType", Message: "resourceType is required"}}}
+	}
+	if rt != typ {
+		return nil, Errorf(EInvalid, "the body is a %s but the URL names %s", rt, typ)
+	}
+	if issues := validateResource(m); len(issues) > 0 {
+		return nil, &Error{Code: EInvalid, Message: "the " + typ + " is not valid", Issues: issues}
+	}
+	return m, nil
+}
+
+func checkTypeID(typ, id string) error {
+	if !knownType(typ) {
+		return Errorf(ENotFound, "unknown resource type %q", typ)
+	}
+	if !validID(id) {
+		return &Error{Code: EInvalid, Message: "invalid id " + strconv.Quote(id) + ": ids are 1-64 of A-Z a-z 0-9 - ."}
+	}
+	return nil
+}
+
+func checkBodyID(m map[string]any, id string) error {
+	bodyID, ok := m["id"].(string)
+	if !ok {
+		return &Error{Code: EInvalid, Message: "an update must carry the resource id in the body", Issues: []Issue{{Severity: "error", Code: "required", Path: "id", Message: "id is required on update"}}}
+	}
+	if bodyID != id {
+		return Errorf(EInvalid, "the body id %q differs from the URL id %q", bodyID, id)
+	}
+	return nil
+}
+
+// sameContent reports whether stored JSON equals m apart from meta.versionId and
+// meta.lastUpdated.
+func sameContent(stored []byte, m map[string]any) bool {
+	old, err := decodeJSON(stored)
+	if err != nil {
+		return false
+	}
+	om, _ := old["meta"].(map[string]any)
+	nm, _ := m["meta"].(map[string]any)
+	if om == nil || nm == nil {
+		return false
+	}
+	om["versionId"], om["lastUpdated"] = nm["versionId"], nm["lastUpdated"]
+	return jsonEqual(old, m)
+}

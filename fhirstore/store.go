@@ -1,0 +1,196 @@
+// Package fhirstore keeps FHIR R4 resources in SQLite: current versions, full history, search
+// indexes and compartment membership, every write in one transaction. It knows nothing about
+// HTTP or OAuth; callers pass an access filter (later) and get *Error values back.
+package fhirstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Options configure a Store. Zero values get sensible defaults.
+type Options struct {
+	// Path of the SQLite file. Empty with Memory set gives a throwaway store.
+	Path string
+	// Memory makes a store in a temporary file that Close removes.
+	Memory bool
+	// Now is the clock; tests inject their own.
+	Now func() time.Time
+	// Logger receives operator-facing messages.
+	Logger *slog.Logger
+	// Readers is the size of the read pool (default: 2 × CPUs, at least 4).
+	Readers int
+}
+
+// Store is the FHIR resource store. It is safe for concurrent use: one writer connection
+// serialises writes (SQLite allows one writer anyway, and a single connection avoids
+// "database is locked" between our own writers) while a pool of readers serves reads.
+type Store struct {
+	w      *sql.DB
+	r      *sql.DB
+	now    func() time.Time
+	log    *slog.Logger
+	tmpDir string
+	index  Indexer
+}
+
+// Open opens (creating if needed) the store at opts.Path and applies pending migrations.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	s := &Store{now: opts.Now, log: opts.Logger}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	path := opts.Path
+	if opts.Memory || path == "" {
+		dir, err := os.MkdirTemp("", "fhirbox-*")
+		if err != nil {
+			return nil, err
+		}
+		s.tmpDir = dir
+		path = filepath.Join(dir, "fhirbox.db")
+	}
+	// busy_timeout first so every later pragma already waits instead of failing.
+	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)" +
+		"&_pragma=temp_store(MEMORY)"
+	var err error
+	if s.w, err = sql.Open("sqlite", base+"&_txlock=immediate"); err != nil {
+		return nil, err
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetConnMaxIdleTime(0)
+	if s.r, err = sql.Open("sqlite", base+"&_pragma=query_only(1)"); err != nil {
+		s.w.Close()
+		return nil, err
+	}
+	n := opts.Readers
+	if n <= 0 {
+		n = max(4, 2*runtime.NumCPU())
+	}
+	s.r.SetMaxOpenConns(n)
+	s.r.SetMaxIdleConns(n)
+	if err := s.w.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the database; a throwaway store is removed.
+func (s *Store) Close() error {
+	var errs []error
+	if s.r != nil {
+		errs = append(errs, s.r.Close())
+	}
+	if s.w != nil {
+		// Fold the WAL back so the file is self-contained for the next start or a copy.
+		_, _ = s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		errs = append(errs, s.w.Close())
+	}
+	if s.tmpDir != "" {
+		errs = append(errs, os.RemoveAll(s.tmpDir))
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DB returns the writer and the read pool, for packages (auth) that keep their own tables in
+// the same file. Writes must go through the writer.
+func (s *Store) DB() (writer, reader *sql.DB) { return s.w, s.r }
+
+// Migration is one named schema step. Names sort in application order.
+type Migration struct {
+	Name string
+	SQL  string
+}
+
+func (s *Store) migrations() ([]Migration, error) {
+	var ms []Migration
+	err := fs.WalkDir(migrationFS, "migrations", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := migrationFS.ReadFile(p)
+		ms = append(ms, Migration{Name: "store/" + d.Name(), SQL: string(b)})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(ms, func(a, b Migration) int { return strings.Compare(a.Name, b.Name) })
+	if s.index != nil {
+		ms = append(ms, s.index.Migrations()...)
+	}
+	return ms, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	ms, err := s.migrations()
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if err := s.inTx(ctx, func(tx *sql.Tx) error {
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations WHERE name = ?`, m.Name).Scan(&one)
+			if err == nil {
+				return nil
+			}
+			if err != sql.ErrNoRows {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
+			}
+			_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`,
+				m.Name, s.now().UnixMicro())
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inTx runs fn in a write transaction: begin, defer rollback, commit.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,245 @@
+package fhirstore
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// TxEntry is one write of a batch or transaction Bundle, already routed by the caller.
+type TxEntry struct {
+	Method   string // POST, PUT, PATCH or DELETE
+	Type     string
+	ID       string // PUT, PATCH, DELETE on an instance
+	Query    string // conditional PUT, PATCH or DELETE: the search query
+	FullURL  string
+	Resource map[string]any // POST and PUT
+	Patch    []byte         // PATCH: a JSON Patch document
+	Opts     WriteOptions
+}
+
+// TxResult is the outcome of one entry, in the order of the entries given.
+type TxResult struct {
+	Resource *Resource // the written (or, for a matched conditional create, existing) version
+	Created  bool
+	Deleted  int
+	Err      error
+}
+
+// TxOptions change how a transaction assigns ids.
+type TxOptions struct {
+	// StableIDs makes a POST whose fullUrl is urn:uuid:X write the resource with id X
+	// (as an update), so loading the same Bundle twice — or Bundles that repeat shared
+	// Organizations and Practitioners — keeps one copy with a stable id.
+	StableIDs bool
+}
+
+// processing order for transactions (R4 http.html#trules): DELETE, POST, PUT/PATCH.
+var methodOrder = map[string]int{"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2}
+
+// Transaction applies entries all-or-nothing: urn:uuid fullUrls become the assigned
+// Type/id in every reference, conditional references (Type?query) are resolved to their
+// single match, and the first failing entry rolls everything back and is returned as err
+// together with its index.
+func (s *Store) Transaction(ctx context.Context, entries []*TxEntry, opts TxOptions) ([]TxResult, int, error) {
+	results := make([]TxResult, len(entries))
+	failed := -1
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		i, err := s.transaction(ctx, tx, entries, results, opts)
+		failed = i
+		return err
+	})
+	if err != nil {
+		return nil, failed, err
+	}
+	return results, -1, nil
+}
+
+func (s *Store) transaction(ctx context.Context, tx *sql.Tx, entries []*TxEntry, results []TxResult, opts TxOptions) (int, error) {
+	order := make([]int, len(entries))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return methodOrder[entries[a].Method] - methodOrder[entries[b].Method] })
+
+	// Decide every id before anything is written, so references can be rewritten.
+	ids := map[string]string{} // fullUrl -> Type/id
+	plannedID := make([]string, len(entries))
+	matched := make([]bool, len(entries))
+	seen := map[string]int{}
+	for _, i := range order {
+		e := entries[i]
+		switch e.Method {
+		case "POST":
+			if e.Opts.IfNoneExist != "" {
+				found, err := s.match(ctx, tx, e.Type, e.Opts.IfNoneExist)
+				if err != nil {
+					return i, err
+				}
+				if len(found) > 1 {
+					return i, Errorf(EPrecondition, "If-None-Exist %q matches %d %s resources", e.Opts.IfNoneExist, len(found), e.Type)
+				}
+				if len(found) == 1 {
+					plannedID[i], matched[i] = found[0], true
+				}
+			}
+			if plannedID[i] == "" {
+				if u, ok := strings.CutPrefix(e.FullURL, "urn:uuid:"); ok && opts.StableIDs && validID(u) {
+					plannedID[i] = u
+				} else {
+					plannedID[i] = uuid.NewString()
+				}
+			}
+		case "PUT", "PATCH", "DELETE":
+			if e.ID == "" {
+				found, err := s.match(ctx, tx, e.Type, e.Query)
+				if err != nil {
+					return i, err
+				}
+				switch {
+				case len(found) > 1:
+					return i, Errorf(EPrecondition, "conditional %s %q matches %d %s resources", e.Method, e.Query, len(found), e.Type)
+				case len(found) == 1:
+					plannedID[i] = found[0]
+				case e.Method == "PUT":
+					if id, _ := e.Resource["id"].(string); id != "" {
+						plannedID[i] = id
+					} else {
+						plannedID[i] = uuid.NewString()
+					}
+				case e.Method == "PATCH":
+					return i, Errorf(ENotFound, "conditional patch %q matches no %s", e.Query, e.Type)
+				}
+			} else {
+				plannedID[i] = e.ID
+			}
+		}
+		if e.Method != "DELETE" && plannedID[i] != "" {
+			key := e.Type + "/" + plannedID[i]
+			if j, dup := seen[key]; dup && !(matched[i] || matched[j]) {
+				return i, Errorf(EInvalid, "entries %d and %d both write %s", j, i, key)
+			}
+			seen[key] = i
+		}
+		if e.FullURL != "" && plannedID[i] != "" {
+			ids[e.FullURL] = e.Type + "/" + plannedID[i]
+		}
+	}
+	// Rewrite references in every resource before writing any of them.
+	cache := map[string]string{}
+	for i, e := range entries {
+		if e.Resource == nil {
+			continue
+		}
+		if err := s.rewriteRefs(ctx, tx, e.Resource, ids, cache); err != nil {
+			return i, err
+		}
+	}
+	for _, i := range order {
+		e := entries[i]
+		r := &results[i]
+		var err error
+		switch e.Method {
+		case "DELETE":
+			if e.ID != "" {
+				err = s.delete(ctx, tx, e.Type, e.ID, e.Opts.IfMatch)
+				r.Deleted = 1
+			} else if plannedID[i] != "" {
+				err = s.delete(ctx, tx, e.Type, plannedID[i], "")
+				r.Deleted = 1
+			}
+		case "POST":
+			if matched[i] {
+				r.Resource, err = s.read(ctx, tx, e.Type, plannedID[i])
+			} else {
+				r.Resource, err = s.put(ctx, tx, e.Type, plannedID[i], e.Resource, "POST", "")
+				r.Created = err == nil && r.Resource.Created
+			}
+		case "PUT":
+			if e.ID != "" {
+				if err = checkBodyID(e.Resource, e.ID); err != nil {
+					break
+				}
+			}
+			r.Resource, err = s.put(ctx, tx, e.Type, plannedID[i], e.Resource, "PUT", e.Opts.IfMatch)
+			r.Created = err == nil && r.Resource.Created
+		case "PATCH":
+			var ops []patchOp
+			if ops, err = parseJSONPatch(e.Patch); err == nil {
+				r.Resource, err = s.patch(ctx, tx, e.Type, plannedID[i], ops, e.Opts)
+			}
+		default:
+			err = Errorf(ENotSupported, "method %q is not supported in a transaction", e.Method)
+		}
+		if err != nil {
+			return i, err
+		}
+	}
+	return -1, nil
+}
+
+// Batch applies each entry on its own: a failure is reported in its result and does not
+// affect the others.
+func (s *Store) Batch(ctx context.Context, entries []*TxEntry) []TxResult {
+	results := make([]TxResult, len(entries))
+	for i, e := range entries {
+		one := make([]TxResult, 1)
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			_, err := s.transaction(ctx, tx, []*TxEntry{e}, one, TxOptions{})
+			return err
+		})
+		results[i] = one[0]
+		results[i].Err = err
+	}
+	return results
+}
+
+// rewriteRefs replaces urn:uuid references to entries of the Bundle by their Type/id and
+// resolves conditional references (Type?query) to their single match.
+func (s *Store) rewriteRefs(ctx context.Context, tx *sql.Tx, v any, ids map[string]string, cache map[string]string) error {
+	switch c := v.(type) {
+	case map[string]any:
+		for k, x := range c {
+			if ref, ok := x.(string); ok && k == "reference" {
+				if to, ok := ids[ref]; ok {
+					c[k] = to
+					continue
+				}
+				if strings.HasPrefix(ref, "urn:uuid:") {
+					return Errorf(EInvalid, "reference %s names no entry of the Bundle", ref)
+				}
+				typ, query, cond := strings.Cut(ref, "?")
+				if !cond || strings.Contains(typ, "/") {
+					continue
+				}
+				if to, ok := cache[ref]; ok {
+					c[k] = to
+					continue
+				}
+				found, err := s.match(ctx, tx, typ, query)
+				if err != nil {
+					return err
+				}
+				if len(found) != 1 {
+					return Errorf(EPrecondition, "conditional reference %s matches %d resources (it must match exactly one)", ref, len(found))
+				}
+				cache[ref] = typ + "/" + found[0]
+				c[k] = cache[ref]
+				continue
+			}
+			if err := s.rewriteRefs(ctx, tx, x, ids, cache); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, x := range c {
+			if err := s.rewriteRefs(ctx, tx, x, ids, cache); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

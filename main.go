@@ -1,0 +1,135 @@
+// Command fhirbox is a FHIR R4 server and SMART on FHIR authorization server in one binary,
+// on an embedded SQLite file: an offline EHR sandbox.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "fhirbox:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `fhirbox — a FHIR R4 server and SMART on FHIR sandbox in one binary
+
+Usage:
+  fhirbox [serve] [flags]        start the server (default)
+  fhirbox import [flags] PATH... load transaction/batch Bundles and NDJSON files or folders
+
+Flags (each has a FHIRBOX_* environment equivalent, e.g. FHIRBOX_ADDR):
+`
+
+// globalFlags are shared by every command.
+type globalFlags struct {
+	addr, db, baseURL, logFormat string
+	memory                       bool
+	maxBody                      int64
+}
+
+func newFlagSet(name string, g *globalFlags, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&g.addr, "addr", env("ADDR", ":8080"), "listen address")
+	fs.StringVar(&g.db, "db", env("DB", "fhirbox.db"), "SQLite database file")
+	fs.StringVar(&g.baseURL, "base-url", env("BASE_URL", ""), "public FHIR base URL (default http://localhost:PORT/fhir)")
+	fs.BoolVar(&g.memory, "memory", envBool("MEMORY"), "use a throwaway store, deleted on exit")
+	fs.StringVar(&g.logFormat, "log-format", env("LOG_FORMAT", ""), "log format: text or json (default text on a terminal, json otherwise)")
+	fs.Int64Var(&g.maxBody, "max-body", envInt("MAX_BODY", 16<<20), "largest accepted request body in bytes")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv("FHIRBOX_" + name); ok {
+		return v
+	}
+	return def
+}
+
+func envBool(name string) bool { b, _ := strconv.ParseBool(env(name, "false")); return b }
+
+func envInt(name string, def int64) int64 {
+	n, err := strconv.ParseInt(env(name, strconv.FormatInt(def, 10)), 10, 64)
+	if err != nil {
+		return def
+	}
+	return n
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "" {
+		format = "json"
+		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			format = "text"
+		}
+	}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var g globalFlags
+	fs := newFlagSet(cmd, &g, stderr)
+	switch cmd {
+	case "serve":
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		return serve(ctx, g, stdout, stderr)
+	case "import":
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		return importCmd(ctx, g, fs.Args(), stdout, stderr)
+	case "help", "-h", "--help":
+		fs.Usage()
+		return nil
+	}
+	fs.Usage()
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func serve(ctx context.Context, g globalFlags, stdout, stderr io.Writer) error {
+	log := newLogger(g.logFormat, stderr)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	app := &App{Config: Config{Addr: g.addr, DB: g.db, Memory: g.memory, BaseURL: g.baseURL, MaxBodyBytes: g.maxBody, Logger: log}}
+	if err := app.Start(ctx); err != nil {
+		return err
+	}
+	store := g.db
+	if g.memory {
+		store = "a throwaway in-memory store"
+	}
+	fmt.Fprintf(stdout, "fhirbox is running\n  FHIR base:  %s\n  metadata:   %s/metadata\n  data:       %s\n", app.BaseURL, app.BaseURL, store)
+	<-ctx.Done()
+	stop() // a second signal now kills the process instead of waiting for a slow shutdown
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return app.Close(sctx)
+}

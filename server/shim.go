@@ -1,0 +1,48 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+
+	"fhirbox/fhirstore"
+)
+
+// TEMPORARY until fhirstore/model lands.
+func decodeResource(b []byte) (map[string]any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var m map[string]any
+	err := d.Decode(&m)
+	return m, err
+}
+
+func validate(m map[string]any) []fhirstore.Issue { return nil }
+
+func knownType(t string) bool { return t != "" && t[0] >= 'A' && t[0] <= 'Z' }
+
+func marshalResource(m map[string]any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(m)
+	return bytes.TrimRight(buf.Bytes(), "\n"), err
+}
+
+func (s *Server) shape(r *http.Request, body []byte) ([]byte, error) { return body, nil }
+
+func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
+	s.fail(w, r, fhirstore.ENotSupported, "search is not available yet")
+}
+
+func (s *Server) handleEverything(w http.ResponseWriter, r *http.Request) {
+	s.fail(w, r, fhirstore.ENotSupported, "$everything is not available yet")
+}
+
+func (s *Server) handleCompartmentSearch(w http.ResponseWriter, r *http.Request) {
+	s.fail(w, r, fhirstore.ENotSupported, "compartment search is not available yet")
+}
+
+func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
+	s.fail(w, r, fhirstore.ENotSupported, "metadata is not available yet")
+}
