@@ -4,8 +4,108 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"fhirbox/fhirstore"
 )
 
+// importCmd loads Bundles and NDJSON files (or every .json/.ndjson file in a folder) into
+// the database, printing progress on a terminal and a summary at the end.
 func importCmd(ctx context.Context, g globalFlags, paths []string, stdout, stderr io.Writer) error {
-	return fmt.Errorf("todo")
+	if len(paths) == 0 {
+		return fmt.Errorf("import needs at least one file or folder")
+	}
+	files, err := importFiles(paths)
+	if err != nil {
+		return err
+	}
+	store, err := fhirstore.Open(ctx, fhirstore.Options{Path: g.db, Memory: g.memory, Logger: newLogger(g.logFormat, stderr)})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	tty := false
+	if f, ok := stderr.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	start := time.Now()
+	total := 0
+	for i, path := range files {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		base := total
+		st, err := store.Load(ctx, f, fhirstore.LoadOptions{Progress: func(n int) {
+			if tty {
+				fmt.Fprintf(stderr, "\r[%d/%d] %s: %d resources (%.0f/s)   ", i+1, len(files), filepath.Base(path),
+					base+n, float64(base+n)/time.Since(start).Seconds())
+			}
+		}})
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		total += st.Resources
+	}
+	if tty {
+		fmt.Fprintln(stderr)
+	}
+	el := time.Since(start)
+	fmt.Fprintf(stdout, "imported %d resources from %d files in %s (%.0f resources/s)\n", total, len(files), el.Round(time.Millisecond), float64(total)/el.Seconds())
+	return nil
+}
+
+// importFiles expands folders into their .json and .ndjson files. Within a folder, files
+// whose names suggest shared reference data (Synthea's hospital and practitioner Bundles)
+// load first so patient Bundles can refer to them.
+func importFiles(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !info.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		var files []string
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			// A Bulk Data export folder carries its export log beside the resources.
+			if d.Name() == "log.ndjson" {
+				return nil
+			}
+			if !d.IsDir() && (strings.HasSuffix(path, ".json") || strings.HasSuffix(path, ".ndjson")) {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		slices.SortStableFunc(files, func(a, b string) int { return loadRank(a) - loadRank(b) })
+		out = append(out, files...)
+	}
+	return out, nil
+}
+
+func loadRank(path string) int {
+	name := strings.ToLower(filepath.Base(path))
+	for i, prefix := range []string{"hospitalinformation", "practitionerinformation", "organization", "location", "practitioner", "patient"} {
+		if strings.HasPrefix(name, prefix) {
+			return i
+		}
+	}
+	return 100
 }

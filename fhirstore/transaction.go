@@ -128,6 +128,14 @@ func (s *Store) transaction(ctx context.Context, tx *sql.Tx, entries []*TxEntry,
 			ids[e.FullURL] = e.Type + "/" + plannedID[i]
 		}
 	}
+	for i, e := range entries {
+		if e.Resource == nil {
+			continue
+		}
+		if issues := validateResource(e.Resource); len(issues) > 0 {
+			return i, &Error{Code: EInvalid, Message: "the " + e.Type + " is not valid", Issues: issues}
+		}
+	}
 	// Rewrite references in every resource before writing any of them.
 	cache := map[string]string{}
 	for i, e := range entries {

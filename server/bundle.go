@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -43,7 +42,7 @@ func (s *Server) handleBundle(w http.ResponseWriter, r *http.Request) {
 	gets := map[int]string{} // entry index -> relative URL of a read
 	out := &Bundle{ResourceType: "Bundle", Type: typ + "-response", Entry: make([]BundleEntry, len(raw))}
 	for i, x := range raw {
-		e, get, err := s.parseEntry(x)
+		e, get, err := fhirstore.ParseEntry(x, s.BaseURL())
 		if err != nil {
 			if typ == "transaction" {
 				s.writeError(w, r, prefixErr(err, i))
@@ -104,67 +103,6 @@ func prefixErr(err error, i int) error {
 	return err
 }
 
-// parseEntry routes one Bundle entry. A GET returns its URL for internalGet.
-func (s *Server) parseEntry(x any) (*fhirstore.TxEntry, string, error) {
-	m, _ := x.(map[string]any)
-	req, _ := m["request"].(map[string]any)
-	if req == nil {
-		return nil, "", fhirstore.Errorf(fhirstore.EInvalid, "the entry has no request")
-	}
-	method, _ := req["method"].(string)
-	rawURL, _ := req["url"].(string)
-	rel := strings.TrimPrefix(strings.TrimPrefix(rawURL, s.BaseURL()), "/")
-	if method == "GET" || method == "HEAD" {
-		return nil, rel, nil
-	}
-	path, query, _ := strings.Cut(rel, "?")
-	parts := strings.Split(path, "/")
-	e := &fhirstore.TxEntry{Method: method, Type: parts[0], Query: query}
-	e.FullURL, _ = m["fullUrl"].(string)
-	e.Opts.IfMatch = etagVersion(str(req["ifMatch"]))
-	e.Opts.IfNoneExist = str(req["ifNoneExist"])
-	switch {
-	case len(parts) == 1 && parts[0] != "":
-	case len(parts) == 2 && method != "POST":
-		e.ID = parts[1]
-	default:
-		return nil, "", fhirstore.Errorf(fhirstore.EInvalid, "%s %q is not a supported entry request", method, rawURL)
-	}
-	if !knownType(e.Type) {
-		return nil, "", fhirstore.Errorf(fhirstore.ENotFound, "unknown resource type %q in %s", e.Type, rawURL)
-	}
-	if e.ID == "" && e.Query == "" && method != "POST" {
-		return nil, "", fhirstore.Errorf(fhirstore.EInvalid, "%s %s needs an id or search criteria", method, rawURL)
-	}
-	res, _ := m["resource"].(map[string]any)
-	switch method {
-	case "POST", "PUT":
-		if res == nil {
-			return nil, "", fhirstore.Errorf(fhirstore.EInvalid, "%s %s has no resource", method, rawURL)
-		}
-		if rt, _ := res["resourceType"].(string); rt != e.Type {
-			return nil, "", fhirstore.Errorf(fhirstore.EInvalid, "the entry resource is a %s but the request names %s", rt, e.Type)
-		}
-		e.Resource = res
-	case "PATCH":
-		// R4: a JSON Patch travels as a Binary whose data is the patch document.
-		if rt, _ := res["resourceType"].(string); rt != "Binary" || !strings.HasPrefix(str(res["contentType"]), mimeJSONPatch) {
-			return nil, "", fhirstore.Errorf(fhirstore.ENotSupported, "PATCH entries take a Binary with contentType application/json-patch+json")
-		}
-		b, err := base64.StdEncoding.DecodeString(str(res["data"]))
-		if err != nil {
-			return nil, "", fhirstore.Errorf(fhirstore.EInvalid, "the PATCH Binary data is not base64: %v", err)
-		}
-		e.Patch = b
-	case "DELETE":
-	default:
-		return nil, "", fhirstore.Errorf(fhirstore.EInvalid, "unknown entry method %q", method)
-	}
-	return e, "", nil
-}
-
-func str(v any) string { s, _ := v.(string); return s }
-
 func (s *Server) resultEntry(e *fhirstore.TxEntry, res fhirstore.TxResult) BundleEntry {
 	if e.Method == "DELETE" {
 		return BundleEntry{Response: &EntryResponse{Status: "204 No Content"}}
@@ -214,3 +152,5 @@ func (s *Server) internalGet(r *http.Request, rel string) BundleEntry {
 	}
 	return BundleEntry{Resource: json.RawMessage(body), Response: resp}
 }
+
+func str(v any) string { s, _ := v.(string); return s }

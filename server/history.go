@@ -85,6 +85,9 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 		case res.Method == "POST":
 			e.Request = &EntryRequest{Method: "POST", URL: res.Type}
 			e.Response.Status = "201 Created"
+		case res.Version == 1:
+			e.Request = &EntryRequest{Method: res.Method, URL: res.Type + "/" + res.ID}
+			e.Response.Status = "201 Created"
 		default:
 			e.Request = &EntryRequest{Method: res.Method, URL: res.Type + "/" + res.ID}
 			e.Response.Status = "200 OK"
