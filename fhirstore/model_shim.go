@@ -84,3 +84,9 @@ func (s *Store) matchParams(ctx context.Context, q querier, typ string, params u
 	}
 	return ids, rows.Err()
 }
+
+// SearchParamInfo describes one supported search parameter.
+type SearchParamInfo struct{ Code, Type, Definition string }
+
+// SearchParams lists the search parameters of a type.
+func (s *Store) SearchParams(typ string) []SearchParamInfo { return nil }

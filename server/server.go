@@ -31,6 +31,9 @@ type Config struct {
 	Mount func(r *mux.Router)
 	// Version is fhirbox's version for the CapabilityStatement.
 	Version string
+	// Security is the CapabilityStatement rest.security element (SMART's oauth-uris and
+	// service coding) when an authorization server guards the API.
+	Security map[string]any
 }
 
 // Server serves the FHIR REST API.
@@ -42,6 +45,8 @@ type Server struct {
 	basePath string
 	router   *mux.Router
 	started  time.Time
+	// capability is the CapabilityStatement, encoded once at start.
+	capability []byte
 }
 
 // New builds the server and its routes.
@@ -64,6 +69,9 @@ func New(cfg Config) (*Server, error) {
 		s.basePath = "/"
 	}
 	s.routes()
+	if s.capability, err = encode(s.capabilityStatement()); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

@@ -43,6 +43,4 @@ func (s *Server) handleCompartmentSearch(w http.ResponseWriter, r *http.Request)
 	s.fail(w, r, fhirstore.ENotSupported, "compartment search is not available yet")
 }
 
-func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
-	s.fail(w, r, fhirstore.ENotSupported, "metadata is not available yet")
-}
+func resourceTypes() []string { return []string{"Patient", "Observation"} }
