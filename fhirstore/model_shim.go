@@ -90,3 +90,29 @@ type SearchParamInfo struct{ Code, Type, Definition string }
 
 // SearchParams lists the search parameters of a type.
 func (s *Store) SearchParams(typ string) []SearchParamInfo { return nil }
+
+type CompartmentRef struct{ Type, ID string }
+type SearchRequest struct {
+	Type        string
+	Params      url.Values
+	Strict      bool
+	Compartment *CompartmentRef
+	Cursor      string
+	Everything  bool
+}
+type SearchHit struct {
+	Type, ID string
+	JSON     []byte
+	Mode     string
+}
+type SearchResult struct {
+	Entries  []SearchHit
+	Total    *int
+	Next     string
+	Self     url.Values
+	Warnings []Issue
+}
+
+func (s *Store) Search(ctx context.Context, req SearchRequest) (*SearchResult, error) {
+	return nil, Errorf(ENotSupported, "search is not available yet")
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/url"
 
 	"fhirbox/fhirstore"
 )
@@ -29,18 +30,9 @@ func marshalResource(m map[string]any) ([]byte, error) {
 	return bytes.TrimRight(buf.Bytes(), "\n"), err
 }
 
-func (s *Server) shape(r *http.Request, body []byte) ([]byte, error) { return body, nil }
-
-func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
-	s.fail(w, r, fhirstore.ENotSupported, "search is not available yet")
+func (s *Server) shape(r *http.Request, body []byte) ([]byte, error) {
+	return s.shapeWith(r.URL.Query(), body)
 }
-
-func (s *Server) handleEverything(w http.ResponseWriter, r *http.Request) {
-	s.fail(w, r, fhirstore.ENotSupported, "$everything is not available yet")
-}
-
-func (s *Server) handleCompartmentSearch(w http.ResponseWriter, r *http.Request) {
-	s.fail(w, r, fhirstore.ENotSupported, "compartment search is not available yet")
-}
+func (s *Server) shapeWith(q url.Values, body []byte) ([]byte, error) { return body, nil }
 
 func resourceTypes() []string { return []string{"Patient", "Observation"} }
