@@ -30,6 +30,7 @@ const usage = `fhirbox — a FHIR R4 server and SMART on FHIR sandbox in one bin
 Usage:
   fhirbox [serve] [flags]        start the server (default)
   fhirbox import [flags] PATH... load transaction/batch Bundles and NDJSON files or folders
+  fhirbox export [--type T,...] DIR  write one NDJSON file per resource type
 
 Flags (each has a FHIRBOX_* environment equivalent, e.g. FHIRBOX_ADDR):
 `
@@ -105,6 +106,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return importCmd(ctx, g, fs.Args(), stdout, stderr)
+	case "export":
+		types := fs.String("type", "", "comma-separated resource types to export (default all)")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		return exportCmd(ctx, g, splitTypes(*types), fs.Arg(0), stdout, stderr)
 	case "help", "-h", "--help":
 		fs.Usage()
 		return nil

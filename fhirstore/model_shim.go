@@ -116,3 +116,5 @@ type SearchResult struct {
 func (s *Store) Search(ctx context.Context, req SearchRequest) (*SearchResult, error) {
 	return nil, Errorf(ENotSupported, "search is not available yet")
 }
+
+func encodeJSONValue(v any) ([]byte, error) { return json.Marshal(v) }
