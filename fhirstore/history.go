@@ -12,7 +12,7 @@ type HistoryRequest struct {
 	Type, ID string
 	Since    time.Time // only versions at or after Since (_since)
 	At       time.Time // only versions current at At (_at); zero = all
-	Count    int       // page size
+	Count    int       // page size; 0 returns only the total
 	// Before continues a previous page: only versions written before this position.
 	Before string
 }
@@ -71,7 +71,7 @@ func (s *Store) History(ctx context.Context, req HistoryRequest) (*HistoryPage, 
 	}
 	count := req.Count
 	if count <= 0 {
-		count = 50
+		return page, nil
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT hid, type, id, version, last_updated, method, deleted, json
 		FROM resource_history`+cond+` ORDER BY hid DESC LIMIT ?`, append(args, count+1)...)

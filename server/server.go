@@ -120,15 +120,14 @@ func (s *Server) routes() {
 	f.HandleFunc("/"+typ+"/"+id, s.handlePatch).Methods(http.MethodPatch)
 	f.HandleFunc("/"+typ+"/"+id, s.handleDelete).Methods(http.MethodDelete)
 	f.HandleFunc("/{ctype:[A-Z][A-Za-z]+}/"+id+"/{type:[A-Z][A-Za-z]+|\\*}", s.handleCompartmentSearch).Methods(http.MethodGet)
-	f.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// The router's fallbacks bypass subrouter middleware, so they get CORS themselves.
+	f.NotFoundHandler = s.withCORS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fhirstore.ENotFound, "no FHIR interaction at %s %s", r.Method, r.URL.Path)
-	})
-	f.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusMethodNotAllowed)
-		status, oo := s.outcome(r.Context(), fhirstore.Errorf(fhirstore.ENotSupported, "%s is not allowed on %s", r.Method, r.URL.Path))
-		_ = status
-		s.writeBody(w, r, oo)
-	})
+	}))
+	f.MethodNotAllowedHandler = s.withCORS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, oo := s.outcome(r.Context(), fhirstore.Errorf(fhirstore.ENotSupported, "%s is not allowed on %s", r.Method, r.URL.Path))
+		s.writeJSON(w, r, http.StatusMethodNotAllowed, oo)
+	}))
 	s.router = r
 }
 
