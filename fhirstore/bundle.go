@@ -31,6 +31,9 @@ func ParseEntry(x any, base string) (*TxEntry, string, error) {
 	case len(parts) == 1 && parts[0] != "":
 	case len(parts) == 2 && method != "POST":
 		e.ID = parts[1]
+		if !validID(e.ID) {
+			return nil, "", Errorf(EInvalid, "invalid id %q in %s: ids are 1-64 of A-Z a-z 0-9 - .", e.ID, rawURL)
+		}
 	default:
 		return nil, "", Errorf(EInvalid, "%s %q is not a supported entry request", method, rawURL)
 	}

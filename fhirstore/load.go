@@ -97,7 +97,10 @@ func (s *Store) Load(ctx context.Context, r io.Reader, opts LoadOptions) (LoadSt
 				if err := sc.Err(); err != nil {
 					return st, err
 				}
-				return st, handle(doc.Bytes())
+				if err := handle(doc.Bytes()); err != nil {
+					return st, err
+				}
+				return st, flush()
 			}
 		}
 		if err := handle(t); err != nil {

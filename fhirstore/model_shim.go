@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"regexp"
 	"strings"
@@ -20,6 +21,9 @@ func decodeJSON(b []byte) (map[string]any, error) {
 	var m map[string]any
 	if err := d.Decode(&m); err != nil {
 		return nil, err
+	}
+	if d.More() {
+		return nil, errors.New("trailing data after the JSON object")
 	}
 	return m, nil
 }

@@ -70,12 +70,24 @@ func (s *Store) transaction(ctx context.Context, tx *sql.Tx, entries []*TxEntry,
 	plannedID := make([]string, len(entries))
 	matched := make([]bool, len(entries))
 	seen := map[string]int{}
+	// Matches must ignore what this transaction deletes: DELETEs run first, so a
+	// conditional create after one must not find the resource it removed.
+	deleting := map[string]bool{}
+	for _, e := range entries {
+		if e.Method == "DELETE" && e.ID != "" {
+			deleting[e.Type+"/"+e.ID] = true
+		}
+	}
+	matchLive := func(typ, query string) ([]string, error) {
+		found, err := s.match(ctx, tx, typ, query)
+		return slices.DeleteFunc(found, func(id string) bool { return deleting[typ+"/"+id] }), err
+	}
 	for _, i := range order {
 		e := entries[i]
 		switch e.Method {
 		case "POST":
 			if e.Opts.IfNoneExist != "" {
-				found, err := s.match(ctx, tx, e.Type, e.Opts.IfNoneExist)
+				found, err := matchLive(e.Type, e.Opts.IfNoneExist)
 				if err != nil {
 					return i, err
 				}
@@ -99,6 +111,13 @@ func (s *Store) transaction(ctx context.Context, tx *sql.Tx, entries []*TxEntry,
 				if err != nil {
 					return i, err
 				}
+				if e.Method == "DELETE" {
+					for _, id := range found {
+						deleting[e.Type+"/"+id] = true
+					}
+				} else {
+					found = slices.DeleteFunc(found, func(id string) bool { return deleting[e.Type+"/"+id] })
+				}
 				switch {
 				case len(found) > 1:
 					return i, Errorf(EPrecondition, "conditional %s %q matches %d %s resources", e.Method, e.Query, len(found), e.Type)
@@ -106,6 +125,9 @@ func (s *Store) transaction(ctx context.Context, tx *sql.Tx, entries []*TxEntry,
 					plannedID[i] = found[0]
 				case e.Method == "PUT":
 					if id, _ := e.Resource["id"].(string); id != "" {
+						if err := checkTypeID(e.Type, id); err != nil {
+							return i, err
+						}
 						plannedID[i] = id
 					} else {
 						plannedID[i] = uuid.NewString()
@@ -142,7 +164,7 @@ func (s *Store) transaction(ctx context.Context, tx *sql.Tx, entries []*TxEntry,
 		if e.Resource == nil {
 			continue
 		}
-		if err := s.rewriteRefs(ctx, tx, e.Resource, ids, cache); err != nil {
+		if err := s.rewriteRefs(ctx, tx, e.Resource, ids, cache, matchLive); err != nil {
 			return i, err
 		}
 	}
@@ -207,7 +229,7 @@ func (s *Store) Batch(ctx context.Context, entries []*TxEntry) []TxResult {
 
 // rewriteRefs replaces urn:uuid references to entries of the Bundle by their Type/id and
 // resolves conditional references (Type?query) to their single match.
-func (s *Store) rewriteRefs(ctx context.Context, tx *sql.Tx, v any, ids map[string]string, cache map[string]string) error {
+func (s *Store) rewriteRefs(ctx context.Context, tx *sql.Tx, v any, ids map[string]string, cache map[string]string, match func(typ, query string) ([]string, error)) error {
 	switch c := v.(type) {
 	case map[string]any:
 		for k, x := range c {
@@ -227,7 +249,7 @@ func (s *Store) rewriteRefs(ctx context.Context, tx *sql.Tx, v any, ids map[stri
 					c[k] = to
 					continue
 				}
-				found, err := s.match(ctx, tx, typ, query)
+				found, err := match(typ, query)
 				if err != nil {
 					return err
 				}
@@ -238,13 +260,13 @@ func (s *Store) rewriteRefs(ctx context.Context, tx *sql.Tx, v any, ids map[stri
 				c[k] = cache[ref]
 				continue
 			}
-			if err := s.rewriteRefs(ctx, tx, x, ids, cache); err != nil {
+			if err := s.rewriteRefs(ctx, tx, x, ids, cache, match); err != nil {
 				return err
 			}
 		}
 	case []any:
 		for _, x := range c {
-			if err := s.rewriteRefs(ctx, tx, x, ids, cache); err != nil {
+			if err := s.rewriteRefs(ctx, tx, x, ids, cache, match); err != nil {
 				return err
 			}
 		}

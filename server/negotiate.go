@@ -138,7 +138,6 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 	s.writeRaw(w, r, status, body)
 }
 
-
 func (s *Server) writeRaw(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 	w.Header().Set("Content-Type", responseType(r)+"; charset=utf-8")
 	w.WriteHeader(status)

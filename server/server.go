@@ -122,6 +122,27 @@ func (s *Server) routes() {
 	f.HandleFunc("/{ctype:[A-Z][A-Za-z]+}/"+id+"/{type:[A-Z][A-Za-z]+|\\*}", s.handleCompartmentSearch).Methods(http.MethodGet)
 	// The router's fallbacks bypass subrouter middleware, so they get CORS themselves.
 	f.NotFoundHandler = s.withCORS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// gorilla/mux reports a method mismatch under a path prefix as "not found"; find
+		// the methods the path does accept to answer 405 with Allow instead.
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			if m == r.Method {
+				continue
+			}
+			var match mux.RouteMatch
+			if r2 := r.Clone(r.Context()); true {
+				r2.Method = m
+				if s.router.Match(r2, &match) && match.MatchErr == nil && match.Route != nil {
+					allow = append(allow, m)
+				}
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			_, oo := s.outcome(r.Context(), fhirstore.Errorf(fhirstore.ENotSupported, "%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+			s.writeJSON(w, r, http.StatusMethodNotAllowed, oo)
+			return
+		}
 		s.fail(w, r, fhirstore.ENotFound, "no FHIR interaction at %s %s", r.Method, r.URL.Path)
 	}))
 	f.MethodNotAllowedHandler = s.withCORS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
