@@ -285,8 +285,7 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[strin
 	var rid, version int64
 	var deleted bool
 	var oldJSON []byte
-	err := tx.QueryRowContext(ctx, `SELECT rid, version, deleted, json FROM resources WHERE type = ? AND id = ?`, typ, id).
-		Scan(&rid, &version, &deleted, &oldJSON)
+	err := tx.StmtContext(ctx, s.stmtCurrent).QueryRowContext(ctx, typ, id).Scan(&rid, &version, &deleted, &oldJSON)
 	exists := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
@@ -316,17 +315,14 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[strin
 		return nil, err
 	}
 	if exists {
-		_, err = tx.ExecContext(ctx, `UPDATE resources SET version = ?, last_updated = ?, deleted = 0, json = ? WHERE rid = ?`,
-			r.Version, now.UnixMicro(), r.JSON, rid)
+		_, err = tx.StmtContext(ctx, s.stmtUpdate).ExecContext(ctx, r.Version, now.UnixMicro(), r.JSON, rid)
 	} else {
-		err = tx.QueryRowContext(ctx, `INSERT INTO resources (type, id, version, last_updated, deleted, json)
-			VALUES (?, ?, ?, ?, 0, ?) RETURNING rid`, typ, id, r.Version, now.UnixMicro(), r.JSON).Scan(&rid)
+		err = tx.StmtContext(ctx, s.stmtInsert).QueryRowContext(ctx, typ, id, r.Version, now.UnixMicro(), r.JSON).Scan(&rid)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO resource_history (rid, type, id, version, last_updated, method, deleted, json)
-		VALUES (?, ?, ?, ?, ?, ?, 0, ?)`, rid, typ, id, r.Version, now.UnixMicro(), method, r.JSON); err != nil {
+	if _, err := tx.StmtContext(ctx, s.stmtHistory).ExecContext(ctx, rid, typ, id, r.Version, now.UnixMicro(), method, r.JSON); err != nil {
 		return nil, err
 	}
 	if s.index != nil {

@@ -47,6 +47,9 @@ type Store struct {
 	log    *slog.Logger
 	tmpDir string
 	index  Indexer
+	// Hot write statements, prepared once on the writer connection: re-preparing them
+	// per resource cost a tenth of import time.
+	stmtCurrent, stmtInsert, stmtUpdate, stmtHistory *sql.Stmt
 }
 
 // Open opens (creating if needed) the store at opts.Path and applies pending migrations.
@@ -94,6 +97,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, err
 	}
 	return s, nil
 }
@@ -193,4 +200,23 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&s.stmtCurrent, `SELECT rid, version, deleted, json FROM resources WHERE type = ? AND id = ?`},
+		{&s.stmtInsert, `INSERT INTO resources (type, id, version, last_updated, deleted, json) VALUES (?, ?, ?, ?, 0, ?) RETURNING rid`},
+		{&s.stmtUpdate, `UPDATE resources SET version = ?, last_updated = ?, deleted = 0, json = ? WHERE rid = ?`},
+		{&s.stmtHistory, `INSERT INTO resource_history (rid, type, id, version, last_updated, method, deleted, json) VALUES (?, ?, ?, ?, ?, ?, 0, ?)`},
+	} {
+		st, err := s.w.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return err
+		}
+		*p.dst = st
+	}
+	return nil
 }
