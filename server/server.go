@@ -34,6 +34,8 @@ type Config struct {
 	// Security is the CapabilityStatement rest.security element (SMART's oauth-uris and
 	// service coding) when an authorization server guards the API.
 	Security map[string]any
+	// Tokens resolves bearer tokens; nil serves the API open (--open).
+	Tokens TokenResolver
 }
 
 // Server serves the FHIR REST API.
@@ -92,7 +94,7 @@ func (s *Server) routes() {
 	}
 	p := strings.TrimRight(s.base.Path, "/")
 	f := r.PathPrefix(p).Subrouter()
-	f.Use(s.withCORS, s.withNegotiation)
+	f.Use(s.withCORS, s.withNegotiation, s.withGrant)
 	f.Methods(http.MethodOptions).HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 
 	const typ = "{type:[A-Z][A-Za-z]+}"

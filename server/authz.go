@@ -1,0 +1,117 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"fhirbox/fhirstore"
+)
+
+// Grant is what the server needs to know of an access token: who it was issued to and the
+// permissions it carries. The authorization server produces it; server turns it into a
+// fhirstore.Access that the store applies inside every query.
+type Grant struct {
+	ClientID string
+	User     string // fhirUser, e.g. Practitioner/123 or Patient/456
+	Patient  string // patient in context
+	Audience string
+	Scopes   []GrantScope
+}
+
+// GrantScope is one resource scope of a Grant, with v1 scopes already mapped to letters.
+type GrantScope struct {
+	Raw          string
+	Level        string // patient, user or system
+	ResourceType string // a type or "*"
+	Interactions string // subset of "cruds"
+	Query        map[string][]string
+}
+
+// TokenResolver turns a bearer token into its Grant. It returns ErrInvalidToken for a
+// token that is unknown, malformed, expired or revoked.
+type TokenResolver interface {
+	ResolveGrant(ctx context.Context, bearer string) (*Grant, error)
+}
+
+// ErrInvalidToken is returned by a TokenResolver for any token that must not be honoured.
+var ErrInvalidToken = errors.New("invalid token")
+
+// accessFor builds the store's access filter from a grant. Patient-level scopes, and
+// user-level scopes of a patient user, are confined to that patient's compartment; a
+// patient scope without a patient in context grants nothing.
+func accessFor(g *Grant) *fhirstore.Access {
+	a := &fhirstore.Access{Patient: g.Patient}
+	userPatient := ""
+	if id, ok := strings.CutPrefix(g.User, "Patient/"); ok {
+		userPatient = id
+	}
+	for _, sc := range g.Scopes {
+		rule := fhirstore.AccessRule{Scope: sc.Raw, Type: sc.ResourceType, Interactions: sc.Interactions, Constraints: sc.Query}
+		switch sc.Level {
+		case "patient":
+			if g.Patient == "" {
+				continue
+			}
+			rule.Patient = g.Patient
+		case "user":
+			rule.Patient = userPatient
+		case "system":
+		default:
+			continue
+		}
+		if a.Level == "" || sc.Level == "patient" {
+			a.Level = sc.Level
+		}
+		a.Rules = append(a.Rules, rule)
+	}
+	return a
+}
+
+// withGrant resolves the bearer token of FHIR requests into an access filter in the
+// request context. metadata stays public. Without a resolver (--open) requests are
+// unrestricted.
+func (s *Server) withGrant(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Tokens == nil || r.Method == http.MethodOptions || strings.HasSuffix(r.URL.Path, "/metadata") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h := r.Header.Get("Authorization")
+		bearer, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			bearer, ok = strings.CutPrefix(h, "bearer ")
+		}
+		if !ok || strings.TrimSpace(bearer) == "" {
+			s.unauthorized(w, r, "", "this FHIR server needs an access token: send Authorization: Bearer <token>")
+			return
+		}
+		g, err := s.cfg.Tokens.ResolveGrant(r.Context(), strings.TrimSpace(bearer))
+		if err != nil {
+			if errors.Is(err, ErrInvalidToken) {
+				s.unauthorized(w, r, "invalid_token", "the access token is invalid, expired or revoked")
+				return
+			}
+			s.writeError(w, r, err)
+			return
+		}
+		if g.Audience != "" && strings.TrimRight(g.Audience, "/") != s.BaseURL() {
+			s.unauthorized(w, r, "invalid_token", "the access token was issued for "+g.Audience+", not for "+s.BaseURL())
+			return
+		}
+		ctx := fhirstore.WithAccess(r.Context(), accessFor(g))
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, code, msg string) {
+	v := `Bearer realm="fhirbox"`
+	if code != "" {
+		v += `, error="` + code + `", error_description="` + strings.ReplaceAll(msg, `"`, `'`) + `"`
+	}
+	w.Header().Set("WWW-Authenticate", v)
+	s.writeJSON(w, r, http.StatusUnauthorized, operationOutcome(map[string]any{
+		"severity": "error", "code": "login", "diagnostics": msg,
+	}))
+}
