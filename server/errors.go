@@ -107,6 +107,9 @@ func infoOutcome(msg string) map[string]any {
 // writeError is the one error funnel of the FHIR API.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, oo := s.outcome(r.Context(), err)
+	if status == http.StatusForbidden {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="fhirbox", error="insufficient_scope"`)
+	}
 	s.writeJSON(w, r, status, oo)
 }
 
