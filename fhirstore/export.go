@@ -40,7 +40,7 @@ func (s *Store) Export(ctx context.Context, types []string, fn func(*Resource) e
 
 // Counts returns the number of live resources per type.
 func (s *Store) Counts(ctx context.Context) (map[string]int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT type, count(*) FROM resources WHERE deleted = 0 GROUP BY type`)
+	rows, err := s.r.QueryContext(ctx, `SELECT type, count(*) FROM resource_current WHERE deleted = 0 GROUP BY type`)
 	if err != nil {
 		return nil, err
 	}

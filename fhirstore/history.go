@@ -47,7 +47,7 @@ func (s *Store) History(ctx context.Context, req HistoryRequest) (*HistoryPage, 
 	if !req.At.IsZero() {
 		// A version is current at At if written at or before At and not superseded by then.
 		where = append(where, `last_updated <= ? AND NOT EXISTS (SELECT 1 FROM resource_history n
-			WHERE n.rid = resource_history.rid AND n.version > resource_history.version AND n.last_updated <= ?)`)
+			WHERE n.type = resource_history.type AND n.id = resource_history.id AND n.version > resource_history.version AND n.last_updated <= ?)`)
 		args = append(args, req.At.UnixMicro(), req.At.UnixMicro())
 	}
 	cond := ""

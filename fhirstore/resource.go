@@ -314,15 +314,23 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[strin
 	if r.JSON, err = encodeJSON(m); err != nil {
 		return nil, err
 	}
-	if exists {
-		_, err = tx.StmtContext(ctx, s.stmtUpdate).ExecContext(ctx, r.Version, now.UnixMicro(), r.JSON, rid)
-	} else {
-		err = tx.StmtContext(ctx, s.stmtInsert).QueryRowContext(ctx, typ, id, r.Version, now.UnixMicro(), r.JSON).Scan(&rid)
+	lu := now.UnixMicro()
+	if !exists {
+		// rid is chosen before the history row so both rows can be written at once.
+		if err := tx.StmtContext(ctx, s.stmtNextRID).QueryRowContext(ctx).Scan(&rid); err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
+	var hid int64
+	if err := tx.StmtContext(ctx, s.stmtHistory).QueryRowContext(ctx, rid, typ, id, r.Version, lu, method, 0, r.JSON).Scan(&hid); err != nil {
 		return nil, err
 	}
-	if _, err := tx.StmtContext(ctx, s.stmtHistory).ExecContext(ctx, rid, typ, id, r.Version, now.UnixMicro(), method, r.JSON); err != nil {
+	if exists {
+		_, err = tx.StmtContext(ctx, s.stmtUpdate).ExecContext(ctx, r.Version, lu, 0, hid, rid)
+	} else {
+		_, err = tx.StmtContext(ctx, s.stmtInsert).ExecContext(ctx, rid, typ, id, r.Version, lu, hid)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if s.index != nil {
@@ -336,7 +344,7 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[strin
 func (s *Store) delete(ctx context.Context, tx *sql.Tx, typ, id, ifMatch string) error {
 	var rid, version int64
 	var deleted bool
-	err := tx.QueryRowContext(ctx, `SELECT rid, version, deleted FROM resources WHERE type = ? AND id = ?`, typ, id).
+	err := tx.QueryRowContext(ctx, `SELECT rid, version, deleted FROM resource_current WHERE type = ? AND id = ?`, typ, id).
 		Scan(&rid, &version, &deleted)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && deleted {
 		if ifMatch != "" {
@@ -351,12 +359,11 @@ func (s *Store) delete(ctx context.Context, tx *sql.Tx, typ, id, ifMatch string)
 		return Errorf(EPrecondition, "If-Match version %s is not the current version %d of %s/%s", ifMatch, version, typ, id)
 	}
 	now := s.now().UTC().Truncate(time.Millisecond).UnixMicro()
-	if _, err := tx.ExecContext(ctx, `UPDATE resources SET version = ?, last_updated = ?, deleted = 1, json = '' WHERE rid = ?`,
-		version+1, now, rid); err != nil {
+	var hid int64
+	if err := tx.StmtContext(ctx, s.stmtHistory).QueryRowContext(ctx, rid, typ, id, version+1, now, "DELETE", 1, []byte{}).Scan(&hid); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO resource_history (rid, type, id, version, last_updated, method, deleted, json)
-		VALUES (?, ?, ?, ?, ?, 'DELETE', 1, '')`, rid, typ, id, version+1, now); err != nil {
+	if _, err := tx.StmtContext(ctx, s.stmtUpdate).ExecContext(ctx, version+1, now, 1, hid, rid); err != nil {
 		return err
 	}
 	if s.index != nil {

@@ -49,7 +49,7 @@ type Store struct {
 	index  Indexer
 	// Hot write statements, prepared once on the writer connection: re-preparing them
 	// per resource cost a tenth of import time.
-	stmtCurrent, stmtInsert, stmtUpdate, stmtHistory *sql.Stmt
+	stmtCurrent, stmtInsert, stmtUpdate, stmtHistory, stmtNextRID *sql.Stmt
 }
 
 // Open opens (creating if needed) the store at opts.Path and applies pending migrations.
@@ -207,10 +207,14 @@ func (s *Store) prepare(ctx context.Context) error {
 		dst **sql.Stmt
 		sql string
 	}{
-		{&s.stmtCurrent, `SELECT rid, version, deleted, json FROM resources WHERE type = ? AND id = ?`},
-		{&s.stmtInsert, `INSERT INTO resources (type, id, version, last_updated, deleted, json) VALUES (?, ?, ?, ?, 0, ?) RETURNING rid`},
-		{&s.stmtUpdate, `UPDATE resources SET version = ?, last_updated = ?, deleted = 0, json = ? WHERE rid = ?`},
-		{&s.stmtHistory, `INSERT INTO resource_history (rid, type, id, version, last_updated, method, deleted, json) VALUES (?, ?, ?, ?, ?, ?, 0, ?)`},
+		{&s.stmtCurrent, `SELECT c.rid, c.version, c.deleted, h.json FROM resource_current c
+			JOIN resource_history h ON h.hid = c.hid WHERE c.type = ? AND c.id = ?`},
+		{&s.stmtHistory, `INSERT INTO resource_history (rid, type, id, version, last_updated, method, deleted, json)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING hid`},
+		{&s.stmtInsert, `INSERT INTO resource_current (rid, type, id, version, last_updated, deleted, hid)
+			VALUES (?, ?, ?, ?, ?, 0, ?)`},
+		{&s.stmtUpdate, `UPDATE resource_current SET version = ?, last_updated = ?, deleted = ?, hid = ? WHERE rid = ?`},
+		{&s.stmtNextRID, `SELECT coalesce(max(rid), 0) + 1 FROM resource_current`},
 	} {
 		st, err := s.w.PrepareContext(ctx, p.sql)
 		if err != nil {
