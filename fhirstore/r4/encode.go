@@ -1,0 +1,241 @@
+package r4
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strings"
+)
+
+// Marshal writes a resource as compact JSON in the order of its definition (resourceType,
+// id, meta, ... as FHIR servers conventionally do), each primitive's _x sibling right
+// after it, decimals verbatim and no HTML escaping.
+func Marshal(res map[string]any) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(1024)
+	e := encoder{m: get(), buf: &buf}
+	rt, _ := res["resourceType"].(string)
+	if err := e.object(rt, res, true); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+type encoder struct {
+	m   *model
+	buf *bytes.Buffer
+}
+
+func (e *encoder) object(ctxPath string, obj map[string]any, isResource bool) error {
+	c := e.m.contexts[ctxPath]
+	e.buf.WriteByte('{')
+	first := true
+	written := make(map[string]bool, len(obj))
+	field := func(key string, val any, childCtx string) error {
+		if !first {
+			e.buf.WriteByte(',')
+		}
+		first = false
+		written[key] = true
+		e.str(key)
+		e.buf.WriteByte(':')
+		return e.value(childCtx, val)
+	}
+	if isResource {
+		if rt, ok := obj["resourceType"]; ok {
+			if err := field("resourceType", rt, ""); err != nil {
+				return err
+			}
+		}
+	}
+	if c != nil {
+		for _, name := range c.order {
+			keys := []string{name}
+			if base, ok := strings.CutSuffix(name, "[x]"); ok {
+				keys = keys[:0]
+				for k := range obj {
+					if r := c.byName[k]; r != nil && strings.HasPrefix(k, base) && r.el.Name == name {
+						keys = append(keys, k)
+					}
+				}
+				slices.Sort(keys)
+			}
+			for _, k := range keys {
+				if v, ok := obj[k]; ok {
+					if err := field(k, v, childContext(c, k)); err != nil {
+						return err
+					}
+				}
+				if v, ok := obj["_"+k]; ok {
+					if err := field("_"+k, v, "Element"); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	if len(written) < len(obj) {
+		rest := make([]string, 0, len(obj)-len(written))
+		for k := range obj {
+			if !written[k] {
+				rest = append(rest, k)
+			}
+		}
+		slices.Sort(rest)
+		for _, k := range rest {
+			ctx := ""
+			if c != nil {
+				ctx = childContext(c, k)
+			}
+			if err := field(k, obj[k], ctx); err != nil {
+				return err
+			}
+		}
+	}
+	e.buf.WriteByte('}')
+	return nil
+}
+
+func childContext(c *context, key string) string {
+	r := c.byName[key]
+	if r == nil {
+		return ""
+	}
+	return contextOf(r.typ)
+}
+
+func (e *encoder) value(ctxPath string, v any) error {
+	switch x := v.(type) {
+	case map[string]any:
+		if ctxPath == "Resource" {
+			rt, _ := x["resourceType"].(string)
+			return e.object(rt, x, true)
+		}
+		return e.object(ctxPath, x, false)
+	case []any:
+		e.buf.WriteByte('[')
+		for i, item := range x {
+			if i > 0 {
+				e.buf.WriteByte(',')
+			}
+			if err := e.value(ctxPath, item); err != nil {
+				return err
+			}
+		}
+		e.buf.WriteByte(']')
+	case string:
+		e.str(x)
+	case json.Number:
+		e.buf.WriteString(string(x))
+	case bool:
+		if x {
+			e.buf.WriteString("true")
+		} else {
+			e.buf.WriteString("false")
+		}
+	case nil:
+		e.buf.WriteString("null")
+	default:
+		b, err := json.Marshal(x)
+		if err != nil {
+			return err
+		}
+		e.buf.Write(b)
+	}
+	return nil
+}
+
+func (e *encoder) str(s string) {
+	enc := json.NewEncoder(e.buf)
+	enc.SetEscapeHTML(false)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			_ = enc.Encode(s)
+			e.buf.Truncate(e.buf.Len() - 1) // Encode appends a newline
+			return
+		}
+	}
+	e.buf.WriteByte('"')
+	e.buf.WriteString(s)
+	e.buf.WriteByte('"')
+}
+
+var subsetted = map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}
+
+// markSubsetted adds the SUBSETTED tag that tells a client it sees part of a resource.
+func markSubsetted(out map[string]any) {
+	meta, _ := out["meta"].(map[string]any)
+	nm := make(map[string]any, len(meta)+1)
+	for k, v := range meta {
+		nm[k] = v
+	}
+	tags, _ := nm["tag"].([]any)
+	nm["tag"] = append(slices.Clone(tags), subsetted)
+	out["meta"] = nm
+}
+
+// Summary returns the _summary view of a resource: "true" keeps summary and mandatory
+// elements, "text" keeps text and mandatory elements, "data" drops text; "false" or ""
+// returns res unchanged. Anything else is an error for the caller to report.
+func Summary(res map[string]any, mode string) (map[string]any, bool) {
+	switch mode {
+	case "", "false":
+		return res, true
+	case "true", "text", "data":
+	default:
+		return nil, false
+	}
+	rt, _ := res["resourceType"].(string)
+	c := get().contexts[rt]
+	out := map[string]any{}
+	for k, v := range res {
+		switch k {
+		case "resourceType", "id", "meta":
+			out[k] = v
+			continue
+		}
+		name := strings.TrimPrefix(k, "_")
+		var el *Element
+		if c != nil && c.byName[name] != nil {
+			el = c.byName[name].el
+		}
+		keep := false
+		switch mode {
+		case "true":
+			keep = el != nil && (el.Summary || el.Min)
+		case "text":
+			keep = k == "text" || el != nil && el.Min
+		case "data":
+			keep = k != "text"
+		}
+		if keep {
+			out[k] = v
+		}
+	}
+	markSubsetted(out)
+	return out, true
+}
+
+// Elements returns the _elements view: resourceType, id, meta and the named top-level
+// elements (a choice may be named by its base, e.g. value), marked SUBSETTED.
+func Elements(res map[string]any, names []string) map[string]any {
+	rt, _ := res["resourceType"].(string)
+	c := get().contexts[rt]
+	want := map[string]bool{}
+	for _, n := range names {
+		want[strings.TrimSuffix(strings.TrimSpace(n), "[x]")] = true
+	}
+	out := map[string]any{}
+	for k, v := range res {
+		name := strings.TrimPrefix(k, "_")
+		keep := k == "resourceType" || k == "id" || k == "meta" || want[name]
+		if !keep && c != nil && c.byName[name] != nil {
+			keep = want[strings.TrimSuffix(c.byName[name].el.Name, "[x]")]
+		}
+		if keep {
+			out[k] = v
+		}
+	}
+	markSubsetted(out)
+	return out
+}

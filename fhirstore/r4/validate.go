@@ -1,0 +1,351 @@
+package r4
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Issue is one validation problem, located by a FHIRPath-style path such as
+// Patient.name[0].given[1].
+type Issue struct {
+	Severity string // error
+	Code     string // FHIR IssueType: structure, value, invalid, required
+	Path     string
+	Message  string
+}
+
+// MaxDepth bounds JSON nesting: deeper documents are refused before decoding.
+const MaxDepth = 100
+
+// Decode parses one JSON object with decimals kept as json.Number. It refuses trailing
+// data and nesting deeper than MaxDepth.
+func Decode(data []byte) (map[string]any, error) {
+	if err := checkDepth(data); err != nil {
+		return nil, err
+	}
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, errors.New("trailing data after the JSON object")
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.New("the JSON value is not an object")
+	}
+	return obj, nil
+}
+
+func checkDepth(b []byte) error {
+	depth, inStr, esc := 0, false, false
+	for _, c := range b {
+		switch {
+		case esc:
+			esc = false
+		case inStr:
+			if c == '\\' {
+				esc = true
+			} else if c == '"' {
+				inStr = false
+			}
+		case c == '"':
+			inStr = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > MaxDepth {
+				return fmt.Errorf("the JSON is nested deeper than %d levels", MaxDepth)
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return nil
+}
+
+var (
+	reID      = regexp.MustCompile(`^[A-Za-z0-9\-\.]{1,64}$`)
+	reCode    = regexp.MustCompile(`^[^\s]+(\s[^\s]+)*$`)
+	reDate    = regexp.MustCompile(`^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?$`)
+	reDT      = regexp.MustCompile(`^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$`)
+	reInstant = regexp.MustCompile(`^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))$`)
+	reTime    = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?$`)
+	reOID     = regexp.MustCompile(`^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$`)
+	reUUID    = regexp.MustCompile(`^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	reB64     = regexp.MustCompile(`^(\s*([0-9a-zA-Z\+/=]){4}\s*)+$`)
+	reInt     = regexp.MustCompile(`^-?([0]|([1-9][0-9]*))$`)
+	reDecimal = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+)
+
+// ValidID reports whether id is a valid FHIR resource id.
+func ValidID(id string) bool { return reID.MatchString(id) }
+
+type validator struct {
+	m      *model
+	issues []Issue
+}
+
+func (v *validator) add(code, path, format string, args ...any) {
+	if len(v.issues) < 100 { // enough to fix a resource; bounded for hostile input
+		v.issues = append(v.issues, Issue{Severity: "error", Code: code, Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+}
+
+// Validate checks a decoded resource against the R4 model: known type, valid id, no
+// unknown elements, arrays exactly where the model repeats, primitives of the right JSON
+// type and lexical form, well-formed references. Invariants and terminology are not
+// checked.
+func Validate(res map[string]any) []Issue {
+	v := &validator{m: get()}
+	v.resource(res, "")
+	return v.issues
+}
+
+func (v *validator) resource(res map[string]any, path string) {
+	rt, ok := res["resourceType"].(string)
+	if !ok {
+		v.add("required", join(path, "resourceType"), "resourceType is required and must be a string")
+		return
+	}
+	if !v.m.resources[rt] {
+		v.add("not-supported", join(path, "resourceType"), "%q is not an R4 resource type", rt)
+		return
+	}
+	if path == "" {
+		path = rt
+	}
+	if id, present := res["id"]; present {
+		if s, ok := id.(string); !ok || !reID.MatchString(s) {
+			v.add("value", path+".id", "id must be 1-64 characters of A-Z a-z 0-9 - . (got %s)", show(id))
+		}
+	}
+	v.object(rt, res, path, true)
+}
+
+func (v *validator) object(ctxPath string, obj map[string]any, path string, isResource bool) {
+	c := v.m.contexts[ctxPath]
+	if c == nil {
+		v.add("structure", path, "no definition for %s", ctxPath)
+		return
+	}
+	if len(obj) == 0 {
+		v.add("structure", path, "an element must have content: empty objects are not allowed")
+	}
+	for key, val := range obj {
+		if isResource && key == "resourceType" {
+			continue
+		}
+		if base, ok := strings.CutPrefix(key, "_"); ok {
+			ref := c.byName[base]
+			if ref == nil || !v.m.primitives[ref.typ] {
+				v.add("structure", join(path, key), "unknown element %q", key)
+				continue
+			}
+			v.primitiveExtension(val, ref.el.Array, join(path, key), obj[base])
+			continue
+		}
+		ref := c.byName[key]
+		if ref == nil {
+			v.add("structure", join(path, key), "unknown element %q in %s", key, ctxPath)
+			continue
+		}
+		p := join(path, key)
+		if ref.el.Array {
+			arr, ok := val.([]any)
+			if !ok {
+				v.add("structure", p, "%s repeats: it must be a JSON array", key)
+				continue
+			}
+			if len(arr) == 0 {
+				v.add("structure", p, "arrays must not be empty")
+			}
+			_, hasExt := obj["_"+key]
+			for i, item := range arr {
+				if item == nil && hasExt {
+					continue // the value is carried by the _key extension array
+				}
+				v.value(ref.typ, item, p+"["+strconv.Itoa(i)+"]")
+			}
+			continue
+		}
+		if _, isArr := val.([]any); isArr {
+			v.add("structure", p, "%s does not repeat: it must not be a JSON array", key)
+			continue
+		}
+		v.value(ref.typ, val, p)
+	}
+}
+
+// primitiveExtension checks _x siblings: an Element (id, extension) or, for repeating
+// primitives, an array of them or nulls.
+func (v *validator) primitiveExtension(val any, array bool, path string, _ any) {
+	check := func(x any, p string) {
+		if x == nil {
+			return
+		}
+		obj, ok := x.(map[string]any)
+		if !ok {
+			v.add("structure", p, "a primitive's extension element must be an object")
+			return
+		}
+		v.object("Element", obj, p, false)
+	}
+	if array {
+		arr, ok := val.([]any)
+		if !ok {
+			v.add("structure", path, "must be an array (the primitive repeats)")
+			return
+		}
+		for i, x := range arr {
+			check(x, path+"["+strconv.Itoa(i)+"]")
+		}
+		return
+	}
+	check(val, path)
+}
+
+func (v *validator) value(typ string, val any, path string) {
+	if val == nil {
+		v.add("structure", path, "null is not allowed here")
+		return
+	}
+	if v.m.primitives[typ] || typ == "string" {
+		v.primitive(typ, val, path)
+		return
+	}
+	obj, ok := val.(map[string]any)
+	if !ok {
+		v.add("structure", path, "must be a JSON object (%s), not %s", strings.TrimLeft(typ, "#@"), show(val))
+		return
+	}
+	if typ == "Resource" {
+		v.resource(obj, path)
+		return
+	}
+	ctx := contextOf(typ)
+	v.object(ctx, obj, path, false)
+	if ctx == "Reference" {
+		if ref, ok := obj["reference"].(string); ok && !validReference(ref, v.m) {
+			v.add("value", path+".reference", "%q is not a valid reference (Type/id, an absolute URL, #id, urn:uuid:..., or Type?criteria)", ref)
+		}
+	}
+}
+
+func (v *validator) primitive(typ string, val any, path string) {
+	switch typ {
+	case "boolean":
+		if _, ok := val.(bool); !ok {
+			v.add("value", path, "must be a JSON boolean, not %s", show(val))
+		}
+		return
+	case "integer", "positiveInt", "unsignedInt", "decimal":
+		n, ok := val.(json.Number)
+		if !ok {
+			v.add("value", path, "must be a JSON number (%s), not %s", typ, show(val))
+			return
+		}
+		s := string(n)
+		if typ == "decimal" {
+			if !reDecimal.MatchString(s) {
+				v.add("value", path, "%s is not a valid decimal", s)
+			}
+			return
+		}
+		i, err := strconv.ParseInt(s, 10, 32)
+		switch {
+		case !reInt.MatchString(s) || err != nil:
+			v.add("value", path, "%s is not a valid %s (a 32-bit whole number)", s, typ)
+		case typ == "positiveInt" && i < 1:
+			v.add("value", path, "%s is not a positiveInt (must be ≥ 1)", s)
+		case typ == "unsignedInt" && i < 0:
+			v.add("value", path, "%s is not an unsignedInt (must be ≥ 0)", s)
+		}
+		return
+	}
+	s, ok := val.(string)
+	if !ok {
+		v.add("value", path, "must be a JSON string (%s), not %s", typ, show(val))
+		return
+	}
+	if strings.Trim(s, " \t\r\n") == "" { // XML Schema whitespace: U+00A0 is content
+		v.add("value", path, "must not be empty or only whitespace")
+		return
+	}
+	bad := false
+	switch typ {
+	case "id":
+		bad = !reID.MatchString(s)
+	case "code":
+		bad = !reCode.MatchString(s)
+	case "date":
+		bad = !reDate.MatchString(s) || !realDate(s)
+	case "dateTime":
+		bad = !reDT.MatchString(s) || !realDate(s)
+	case "instant":
+		bad = !reInstant.MatchString(s) || !realDate(s)
+	case "time":
+		bad = !reTime.MatchString(s)
+	case "oid":
+		bad = !reOID.MatchString(s)
+	case "uuid":
+		bad = !reUUID.MatchString(s)
+	case "base64Binary":
+		bad = !reB64.MatchString(s)
+	case "uri", "url", "canonical":
+		bad = strings.ContainsAny(s, " \t\r\n")
+	}
+	if bad {
+		v.add("value", path, "%q is not a valid %s", s, typ)
+	}
+}
+
+// realDate rejects calendar-impossible dates the regex lets through (2023-02-30).
+func realDate(s string) bool {
+	if len(s) < 10 {
+		return true
+	}
+	_, err := time.Parse("2006-01-02", s[:10])
+	return err == nil
+}
+
+func validReference(ref string, m *model) bool {
+	switch {
+	case strings.HasPrefix(ref, "#"), strings.HasPrefix(ref, "urn:uuid:"), strings.HasPrefix(ref, "urn:oid:"), strings.Contains(ref, "://"):
+		return !strings.ContainsAny(ref, " \t\r\n")
+	}
+	if typ, _, ok := strings.Cut(ref, "?"); ok {
+		return m.resources[typ]
+	}
+	parts := strings.Split(ref, "/")
+	switch len(parts) {
+	case 2:
+		return m.resources[parts[0]] && reID.MatchString(parts[1])
+	case 4:
+		return m.resources[parts[0]] && reID.MatchString(parts[1]) && parts[2] == "_history" && reID.MatchString(parts[3])
+	}
+	return false
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func show(v any) string {
+	b, _ := json.Marshal(v)
+	if len(b) > 40 {
+		return string(b[:40]) + "…"
+	}
+	return string(b)
+}
