@@ -773,6 +773,9 @@ func TestE2EHistory(t *testing.T) {
 // transactions
 
 func bundle(typ string, entries ...string) string {
+	if len(entries) == 0 { // FHIR JSON has no empty arrays: an empty Bundle omits entry
+		return `{"resourceType":"Bundle","type":"` + typ + `"}`
+	}
 	return `{"resourceType":"Bundle","type":"` + typ + `","entry":[` + strings.Join(entries, ",") + `]}`
 }
 

@@ -36,7 +36,7 @@ func importCmd(ctx context.Context, g globalFlags, paths []string, stdout, stder
 		tty = term.IsTerminal(int(f.Fd()))
 	}
 	start := time.Now()
-	total := 0
+	total, invalid := 0, 0
 	for i, path := range files {
 		f, err := os.Open(path)
 		if err != nil {
@@ -54,11 +54,15 @@ func importCmd(ctx context.Context, g globalFlags, paths []string, stdout, stder
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		total += st.Resources
+		invalid += st.Invalid
 	}
 	if tty {
 		fmt.Fprintln(stderr)
 	}
 	el := time.Since(start)
+	if invalid > 0 {
+		fmt.Fprintf(stdout, "note: %d resources did not pass R4 validation and were stored as given\n", invalid)
+	}
 	fmt.Fprintf(stdout, "imported %d resources from %d files in %s (%.0f resources/s)\n", total, len(files), el.Round(time.Millisecond), float64(total)/el.Seconds())
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 type LoadStats struct {
 	Resources int // entries written or matched
 	Bundles   int
+	Invalid   int // resources stored despite validation issues
 }
 
 // LoadOptions tune Load.
@@ -42,7 +43,7 @@ func (s *Store) Load(ctx context.Context, r io.Reader, opts LoadOptions) (LoadSt
 		if len(pending) == 0 {
 			return nil
 		}
-		if _, i, err := s.Transaction(ctx, pending, TxOptions{StableIDs: true}); err != nil {
+		if _, i, err := s.Transaction(ctx, pending, TxOptions{StableIDs: true, Lenient: true, Warnings: &st.Invalid}); err != nil {
 			return fmt.Errorf("resource %d of the batch ending at line %d: %w", i+1, line, err)
 		}
 		st.Resources += len(pending)
@@ -61,7 +62,7 @@ func (s *Store) Load(ctx context.Context, r io.Reader, opts LoadOptions) (LoadSt
 			if err := flush(); err != nil {
 				return err
 			}
-			n, err := s.loadBundle(ctx, m)
+			n, err := s.loadBundle(ctx, m, &st.Invalid)
 			st.Resources += n
 			st.Bundles++
 			if opts.Progress != nil {
@@ -145,7 +146,7 @@ func resourceEntry(m map[string]any) (*TxEntry, error) {
 	return &TxEntry{Method: "POST", Type: rt, Resource: m}, nil
 }
 
-func (s *Store) loadBundle(ctx context.Context, b map[string]any) (int, error) {
+func (s *Store) loadBundle(ctx context.Context, b map[string]any, invalid *int) (int, error) {
 	typ, _ := b["type"].(string)
 	raw, _ := b["entry"].([]any)
 	var entries []*TxEntry
@@ -171,7 +172,7 @@ func (s *Store) loadBundle(ctx context.Context, b map[string]any) (int, error) {
 		}
 		entries = append(entries, e)
 	}
-	if _, i, err := s.Transaction(ctx, entries, TxOptions{StableIDs: true}); err != nil {
+	if _, i, err := s.Transaction(ctx, entries, TxOptions{StableIDs: true, Lenient: true, Warnings: invalid}); err != nil {
 		return 0, fmt.Errorf("entry %d: %w", i, err)
 	}
 	return len(entries), nil

@@ -1,46 +1,32 @@
 package fhirstore
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
+	"fhirbox/fhirstore/r4"
 	"net/url"
-	"regexp"
 	"strings"
 )
 
-// TEMPORARY until fhirstore/model lands.
-var idRE = regexp.MustCompile(`^[A-Za-z0-9\-\.]{1,64}$`)
+func validID(id string) bool { return r4.ValidID(id) }
 
-func validID(id string) bool { return idRE.MatchString(id) }
+func decodeJSON(b []byte) (map[string]any, error) { return r4.Decode(b) }
 
-func decodeJSON(b []byte) (map[string]any, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var m map[string]any
-	if err := d.Decode(&m); err != nil {
-		return nil, err
+func encodeJSON(m map[string]any) ([]byte, error) { return r4.Marshal(m) }
+
+func validateResource(m map[string]any) []Issue {
+	issues := r4.Validate(m)
+	if len(issues) == 0 {
+		return nil
 	}
-	if d.More() {
-		return nil, errors.New("trailing data after the JSON object")
+	out := make([]Issue, len(issues))
+	for i, is := range issues {
+		out[i] = Issue(is)
 	}
-	return m, nil
+	return out
 }
 
-func encodeJSON(m map[string]any) ([]byte, error) {
-	var buf bytes.Buffer
-	e := json.NewEncoder(&buf)
-	e.SetEscapeHTML(false)
-	if err := e.Encode(m); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
-}
-
-func validateResource(m map[string]any) []Issue { return nil }
-
-func knownType(t string) bool { return t != "" && t[0] >= 'A' && t[0] <= 'Z' }
+func knownType(t string) bool { return r4.IsResourceType(t) }
 
 // TEMPORARY matcher for _id and identifier until the search engine lands.
 func (s *Store) matchParams(ctx context.Context, q querier, typ string, params url.Values) ([]string, error) {

@@ -35,6 +35,11 @@ type TxOptions struct {
 	// (as an update), so loading the same Bundle twice — or Bundles that repeat shared
 	// Organizations and Practitioners — keeps one copy with a stable id.
 	StableIDs bool
+	// Lenient stores resources that fail validation as they are, counting them in
+	// Warnings, for importing outside data (the Inferno fixtures carry a few invalid
+	// elements). The API never uses it.
+	Lenient  bool
+	Warnings *int
 }
 
 // processing order for transactions (R4 http.html#trules): DELETE, POST, PUT/PATCH.
@@ -155,6 +160,10 @@ func (s *Store) transaction(ctx context.Context, tx *sql.Tx, entries []*TxEntry,
 			continue
 		}
 		if issues := validateResource(e.Resource); len(issues) > 0 {
+			if opts.Lenient && opts.Warnings != nil {
+				*opts.Warnings++
+				continue
+			}
 			return i, &Error{Code: EInvalid, Message: "the " + e.Type + " is not valid", Issues: issues}
 		}
 	}
