@@ -48,48 +48,43 @@ func (e *encoder) object(ctxPath string, obj map[string]any, isResource bool) er
 			}
 		}
 	}
-	if c != nil {
-		for _, name := range c.order {
-			keys := []string{name}
-			if base, ok := strings.CutSuffix(name, "[x]"); ok {
-				keys = keys[:0]
-				for k := range obj {
-					if r := c.byName[k]; r != nil && strings.HasPrefix(k, base) && r.el.Name == name {
-						keys = append(keys, k)
-					}
-				}
-				slices.Sort(keys)
-			}
-			for _, k := range keys {
-				if v, ok := obj[k]; ok {
-					if err := field(k, v, childContext(c, k)); err != nil {
-						return err
-					}
-				}
-				if v, ok := obj["_"+k]; ok {
-					if err := field("_"+k, v, "Element"); err != nil {
-						return err
-					}
-				}
-			}
-		}
+	// Order the present keys by their definition order (a primitive's _x right after x);
+	// keys the definition lacks go last, by name. Sorting the few present keys is much
+	// cheaper than walking every defined element.
+	type keyed struct {
+		order int
+		key   string
 	}
-	if len(written) < len(obj) {
-		rest := make([]string, 0, len(obj)-len(written))
-		for k := range obj {
-			if !written[k] {
-				rest = append(rest, k)
+	keys := make([]keyed, 0, len(obj))
+	for k := range obj {
+		if written[k] {
+			continue
+		}
+		order := 1 << 30
+		if c != nil {
+			name, ext := strings.CutPrefix(k, "_")
+			if r := c.byName[name]; r != nil {
+				order = r.el.Order * 2
+				if ext {
+					order++
+				}
 			}
 		}
-		slices.Sort(rest)
-		for _, k := range rest {
-			ctx := ""
-			if c != nil {
-				ctx = childContext(c, k)
-			}
-			if err := field(k, obj[k], ctx); err != nil {
-				return err
-			}
+		keys = append(keys, keyed{order, k})
+	}
+	slices.SortFunc(keys, func(a, b keyed) int {
+		if a.order != b.order {
+			return a.order - b.order
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	for _, k := range keys {
+		ctx := "Element"
+		if c != nil && !strings.HasPrefix(k.key, "_") {
+			ctx = childContext(c, k.key)
+		}
+		if err := field(k.key, obj[k.key], ctx); err != nil {
+			return err
 		}
 	}
 	e.buf.WriteByte('}')
