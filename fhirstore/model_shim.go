@@ -75,11 +75,8 @@ func (s *Store) matchParams(ctx context.Context, q querier, typ string, params u
 	return ids, rows.Err()
 }
 
-// SearchParamInfo describes one supported search parameter.
-type SearchParamInfo struct{ Code, Type, Definition string }
+func resourceTypeList() []string { return r4.ResourceTypes() }
 
-// SearchParams lists the search parameters of a type.
-func (s *Store) SearchParams(typ string) []SearchParamInfo { return nil }
 
 type CompartmentRef struct{ Type, ID string }
 type SearchRequest struct {

@@ -333,10 +333,8 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[strin
 	if err != nil {
 		return nil, err
 	}
-	if s.index != nil {
-		if err := s.index.Index(ctx, tx, rid, typ, m); err != nil {
-			return nil, err
-		}
+	if err := s.writeIndex(ctx, tx, rid, typ, m, !exists); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -366,10 +364,7 @@ func (s *Store) delete(ctx context.Context, tx *sql.Tx, typ, id, ifMatch string)
 	if _, err := tx.StmtContext(ctx, s.stmtUpdate).ExecContext(ctx, version+1, now, 1, hid, rid); err != nil {
 		return err
 	}
-	if s.index != nil {
-		return s.index.Unindex(ctx, tx, rid)
-	}
-	return nil
+	return s.unindex(ctx, tx, rid)
 }
 
 // parseResource decodes and validates a request body for resource type typ.

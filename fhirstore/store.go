@@ -46,7 +46,8 @@ type Store struct {
 	now    func() time.Time
 	log    *slog.Logger
 	tmpDir string
-	index  Indexer
+	// idxStmts insert and delete search index rows.
+	idxStmts idxStatements
 	// Hot write statements, prepared once on the writer connection: re-preparing them
 	// per resource cost a tenth of import time.
 	stmtCurrent, stmtInsert, stmtUpdate, stmtHistory, stmtNextRID *sql.Stmt
@@ -98,7 +99,15 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
+	if err := s.assignPIDs(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.prepareIndex(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -151,9 +160,6 @@ func (s *Store) migrations() ([]Migration, error) {
 		return nil, err
 	}
 	slices.SortFunc(ms, func(a, b Migration) int { return strings.Compare(a.Name, b.Name) })
-	if s.index != nil {
-		ms = append(ms, s.index.Migrations()...)
-	}
 	return ms, nil
 }
 

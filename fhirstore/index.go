@@ -1,0 +1,479 @@
+package fhirstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+// indexRows are the search index values of one resource, extracted once per write.
+type indexRows struct {
+	strings     []strRow
+	tokens      []tokenRow
+	refs        []refRow
+	dates       []dateRow
+	numbers     []numRow
+	uris        []uriRow
+	compartment []string
+}
+
+type strRow struct {
+	pid         int64
+	norm, exact string
+}
+type tokenRow struct {
+	pid                int64
+	system, code, text any // nil when absent
+}
+type refRow struct {
+	pid             int64
+	ttype, tid, url any
+}
+type dateRow struct {
+	pid       int64
+	low, high int64
+}
+type numRow struct {
+	pid              int64
+	value, low, high float64
+	system, code     any
+}
+type uriRow struct {
+	pid int64
+	uri string
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// extract evaluates every search parameter of typ over res.
+func extract(typ string, res map[string]any) (*indexRows, error) {
+	pt, err := loadParams()
+	if err != nil {
+		return nil, err
+	}
+	rows := &indexRows{}
+	for _, sp := range pt.byType[typ] {
+		if sp.expr == nil {
+			continue
+		}
+		for _, n := range sp.expr.eval(res, typ) {
+			rows.add(sp, n)
+		}
+	}
+	seen := map[string]bool{}
+	if typ == "Patient" {
+		if id, _ := res["id"].(string); id != "" {
+			rows.compartment, seen[id] = append(rows.compartment, id), true
+		}
+	}
+	for _, code := range pt.compartment[typ] {
+		sp := pt.byType[typ][code]
+		if sp == nil {
+			continue
+		}
+		for _, r := range rows.refs {
+			if r.pid == sp.PID && r.ttype == "Patient" {
+				id := r.tid.(string)
+				if !seen[id] {
+					rows.compartment, seen[id] = append(rows.compartment, id), true
+				}
+			}
+		}
+	}
+	return rows, nil
+}
+
+func (rows *indexRows) add(sp *SearchParam, n node) {
+	switch sp.Kind {
+	case "string":
+		for _, s := range stringValues(n) {
+			rows.strings = append(rows.strings, strRow{sp.PID, normalize(s), s})
+		}
+	case "token":
+		rows.addToken(sp.PID, n)
+	case "reference":
+		rows.addRef(sp.PID, n)
+	case "date":
+		if lo, hi, ok := dateRange(n); ok {
+			rows.dates = append(rows.dates, dateRow{sp.PID, lo, hi})
+		}
+	case "number", "quantity":
+		rows.addNumber(sp.PID, n)
+	case "uri":
+		if s, ok := n.v.(string); ok {
+			rows.uris = append(rows.uris, uriRow{sp.PID, s})
+		}
+	}
+}
+
+func stringValues(n node) []string {
+	switch v := n.v.(type) {
+	case string:
+		return []string{v}
+	case map[string]any:
+		var out []string
+		for _, k := range []string{"family", "given", "prefix", "suffix", "text", "line", "city", "district", "state", "postalCode", "country"} {
+			switch x := v[k].(type) {
+			case string:
+				out = append(out, x)
+			case []any:
+				for _, y := range x {
+					if s, ok := y.(string); ok {
+						out = append(out, s)
+					}
+				}
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+var foldAccents = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+
+// normalize makes string search case- and accent-insensitive with collapsed whitespace.
+func normalize(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if !ascii {
+		if t, _, err := transform.String(foldAccents, s); err == nil {
+			s = t
+		}
+	}
+	return strings.Join(strings.Fields(strings.ToLower(s)), " ")
+}
+
+func (rows *indexRows) addToken(pid int64, n node) {
+	switch v := n.v.(type) {
+	case string:
+		rows.tokens = append(rows.tokens, tokenRow{pid, nil, v, nil})
+	case bool:
+		rows.tokens = append(rows.tokens, tokenRow{pid, nil, strconv.FormatBool(v), nil})
+	case map[string]any:
+		text := ""
+		if t, ok := v["text"].(string); ok {
+			text = t
+		}
+		if codings, ok := v["coding"].([]any); ok { // CodeableConcept
+			for _, c := range codings {
+				if cm, ok := c.(map[string]any); ok {
+					rows.addCoding(pid, cm, text)
+				}
+			}
+			if len(codings) == 0 && text != "" {
+				rows.tokens = append(rows.tokens, tokenRow{pid, nil, nil, normalize(text)})
+			}
+			return
+		}
+		if _, ok := v["code"]; ok { // Coding
+			rows.addCoding(pid, v, "")
+			return
+		}
+		if val, ok := v["value"].(string); ok { // Identifier or ContactPoint
+			sys, _ := v["system"].(string)
+			rows.tokens = append(rows.tokens, tokenRow{pid, nullable(sys), val, nullable(normalize(typeText(v)))})
+			if t, ok := v["type"].(map[string]any); ok { // for :of-type
+				for _, c := range asSlice(t["coding"]) {
+					cm, _ := c.(map[string]any)
+					ts, _ := cm["system"].(string)
+					tc, _ := cm["code"].(string)
+					rows.tokens = append(rows.tokens, tokenRow{pid, "of-type:" + ts + "|" + tc, val, nil})
+				}
+			}
+		}
+	}
+}
+
+func typeText(v map[string]any) string {
+	t, _ := v["type"].(map[string]any)
+	s, _ := t["text"].(string)
+	return s
+}
+
+func asSlice(v any) []any { s, _ := v.([]any); return s }
+
+func (rows *indexRows) addCoding(pid int64, c map[string]any, text string) {
+	sys, _ := c["system"].(string)
+	code, _ := c["code"].(string)
+	disp, _ := c["display"].(string)
+	if text == "" {
+		text = disp
+	} else if disp != "" {
+		text += " " + disp
+	}
+	if code == "" && text == "" {
+		return
+	}
+	rows.tokens = append(rows.tokens, tokenRow{pid, nullable(sys), nullable(code), nullable(normalize(text))})
+}
+
+func (rows *indexRows) addRef(pid int64, n node) {
+	switch v := n.v.(type) {
+	case string: // canonical or uri
+		rows.refs = append(rows.refs, refRow{pid, nil, nil, v})
+	case map[string]any:
+		if ref, ok := v["reference"].(string); ok {
+			rows.refs = append(rows.refs, parseRef(pid, ref))
+		}
+		if id, ok := v["identifier"].(map[string]any); ok { // for :identifier
+			sys, _ := id["system"].(string)
+			val, _ := id["value"].(string)
+			rows.tokens = append(rows.tokens, tokenRow{pid, nullable(sys), nullable(val), nil})
+		}
+	}
+}
+
+// parseRef splits Type/id (relative or absolute, with or without _history) for the index.
+func parseRef(pid int64, ref string) refRow {
+	r := refRow{pid: pid}
+	if strings.Contains(ref, "://") || strings.HasPrefix(ref, "urn:") {
+		r.url = ref
+	}
+	if i := strings.Index(ref, "/_history/"); i >= 0 {
+		ref = ref[:i]
+	}
+	parts := strings.Split(ref, "/")
+	if len(parts) >= 2 && knownType(parts[len(parts)-2]) {
+		r.ttype, r.tid = parts[len(parts)-2], parts[len(parts)-1]
+	}
+	return r
+}
+
+func (rows *indexRows) addNumber(pid int64, n node) {
+	switch v := n.v.(type) {
+	case json.Number:
+		if f, lo, hi, ok := numberRange(string(v)); ok {
+			rows.numbers = append(rows.numbers, numRow{pid, f, lo, hi, nil, nil})
+		}
+	case map[string]any: // Quantity and its profiles
+		num, ok := v["value"].(json.Number)
+		if !ok {
+			return
+		}
+		f, lo, hi, ok := numberRange(string(num))
+		if !ok {
+			return
+		}
+		sys, _ := v["system"].(string)
+		code, _ := v["code"].(string)
+		if code == "" {
+			code, _ = v["unit"].(string)
+		}
+		rows.numbers = append(rows.numbers, numRow{pid, f, lo, hi, nullable(sys), nullable(code)})
+		if unit, _ := v["unit"].(string); unit != "" && unit != code {
+			rows.numbers = append(rows.numbers, numRow{pid, f, lo, hi, nil, unit})
+		}
+	}
+}
+
+// numberRange is a decimal's value and the range its precision implies (1.5 → 1.45..1.55).
+func numberRange(s string) (v, lo, hi float64, ok bool) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, 0, 0, false
+	}
+	mant, exp := s, 0
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		mant = s[:i]
+		exp, _ = strconv.Atoi(s[i+1:])
+	}
+	digits := 0
+	if i := strings.IndexByte(mant, '.'); i >= 0 {
+		digits = len(mant) - i - 1
+	}
+	half := 0.5 * math.Pow(10, float64(-digits+exp))
+	return f, f - half, f + half, true
+}
+
+const (
+	minTime = math.MinInt64 / 2
+	maxTime = math.MaxInt64 / 2
+)
+
+func dateRange(n node) (lo, hi int64, ok bool) {
+	switch v := n.v.(type) {
+	case string:
+		return parseDateRange(v)
+	case map[string]any:
+		if _, isPeriod := v["start"]; isPeriod || v["end"] != nil {
+			lo, hi = minTime, maxTime
+			if s, ok := v["start"].(string); ok {
+				if l, _, ok := parseDateRange(s); ok {
+					lo = l
+				}
+			}
+			if e, ok := v["end"].(string); ok {
+				if _, h, ok := parseDateRange(e); ok {
+					hi = h
+				}
+			}
+			return lo, hi, true
+		}
+		if ev := asSlice(v["event"]); len(ev) > 0 { // Timing: the span of its events
+			lo, hi = maxTime, minTime
+			for _, e := range ev {
+				if s, ok := e.(string); ok {
+					if l, h, ok := parseDateRange(s); ok {
+						lo, hi = min(lo, l), max(hi, h)
+					}
+				}
+			}
+			return lo, hi, lo <= hi
+		}
+	}
+	return 0, 0, false
+}
+
+// parseDateRange turns a FHIR date, dateTime or instant (any precision) into the closed
+// range of instants it covers, in unix microseconds. Values without a zone are taken as UTC.
+func parseDateRange(s string) (lo, hi int64, ok bool) {
+	layouts := []struct {
+		layout string
+		next   func(time.Time) time.Time
+	}{
+		{time.RFC3339Nano, nil},
+		{"2006-01-02T15:04:05", func(t time.Time) time.Time { return t.Add(time.Second) }},
+		{"2006-01-02T15:04Z07:00", func(t time.Time) time.Time { return t.Add(time.Minute) }},
+		{"2006-01-02T15:04", func(t time.Time) time.Time { return t.Add(time.Minute) }},
+		{"2006-01-02T15Z07:00", func(t time.Time) time.Time { return t.Add(time.Hour) }},
+		{"2006-01-02", func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }},
+		{"2006-01", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }},
+		{"2006", func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }},
+	}
+	for _, l := range layouts {
+		t, err := time.Parse(l.layout, s)
+		if err != nil {
+			continue
+		}
+		lo = t.UnixMicro()
+		if l.next == nil {
+			// An instant's precision is its fractional digits (seconds when none).
+			frac := 0
+			if i := strings.IndexByte(s, '.'); i >= 0 {
+				for j := i + 1; j < len(s) && s[j] >= '0' && s[j] <= '9'; j++ {
+					frac++
+				}
+			}
+			step := int64(math.Pow10(max(0, 6-min(frac, 6))))
+			return lo, lo + step - 1, true
+		}
+		return lo, l.next(t).UnixMicro() - 1, true
+	}
+	return 0, 0, false
+}
+
+// index writes the search index and compartment rows of one resource in tx. fresh means
+// the rid has no rows yet (a create), so nothing needs deleting first.
+func (s *Store) writeIndex(ctx context.Context, tx *sql.Tx, rid int64, typ string, res map[string]any, fresh bool) error {
+	rows, err := extract(typ, res)
+	if err != nil {
+		return err
+	}
+	if !fresh {
+		if err := s.unindex(ctx, tx, rid); err != nil {
+			return err
+		}
+	}
+	st := s.idxStmts
+	for _, r := range rows.strings {
+		if _, err := tx.StmtContext(ctx, st.str).ExecContext(ctx, r.pid, r.norm, r.exact, rid); err != nil {
+			return err
+		}
+	}
+	for _, r := range rows.tokens {
+		if _, err := tx.StmtContext(ctx, st.token).ExecContext(ctx, r.pid, r.system, r.code, r.text, rid); err != nil {
+			return err
+		}
+	}
+	for _, r := range rows.refs {
+		if _, err := tx.StmtContext(ctx, st.ref).ExecContext(ctx, r.pid, r.ttype, r.tid, r.url, rid); err != nil {
+			return err
+		}
+	}
+	for _, r := range rows.dates {
+		if _, err := tx.StmtContext(ctx, st.date).ExecContext(ctx, r.pid, r.low, r.high, rid); err != nil {
+			return err
+		}
+	}
+	for _, r := range rows.numbers {
+		if _, err := tx.StmtContext(ctx, st.num).ExecContext(ctx, r.pid, r.value, r.low, r.high, r.system, r.code, rid); err != nil {
+			return err
+		}
+	}
+	for _, r := range rows.uris {
+		if _, err := tx.StmtContext(ctx, st.uri).ExecContext(ctx, r.pid, r.uri, rid); err != nil {
+			return err
+		}
+	}
+	for _, p := range rows.compartment {
+		if _, err := tx.StmtContext(ctx, st.comp).ExecContext(ctx, p, rid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var indexTables = []string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_uri", "compartment"}
+
+func (s *Store) unindex(ctx context.Context, tx *sql.Tx, rid int64) error {
+	for _, st := range s.idxStmts.del {
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, rid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type idxStatements struct {
+	str, token, ref, date, num, uri, comp *sql.Stmt
+	del                                   []*sql.Stmt
+}
+
+func (s *Store) prepareIndex(ctx context.Context) error {
+	st := &s.idxStmts
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&st.str, `INSERT INTO idx_string (pid, norm, exact, rid) VALUES (?, ?, ?, ?)`},
+		{&st.token, `INSERT INTO idx_token (pid, system, code, text, rid) VALUES (?, ?, ?, ?, ?)`},
+		{&st.ref, `INSERT INTO idx_reference (pid, target_type, target_id, url, rid) VALUES (?, ?, ?, ?, ?)`},
+		{&st.date, `INSERT INTO idx_date (pid, low, high, rid) VALUES (?, ?, ?, ?)`},
+		{&st.num, `INSERT INTO idx_number (pid, value, low, high, system, code, rid) VALUES (?, ?, ?, ?, ?, ?, ?)`},
+		{&st.uri, `INSERT INTO idx_uri (pid, uri, rid) VALUES (?, ?, ?)`},
+		{&st.comp, `INSERT INTO compartment (patient_id, rid) VALUES (?, ?)`},
+	} {
+		stmt, err := s.w.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return err
+		}
+		*p.dst = stmt
+	}
+	for _, t := range indexTables {
+		stmt, err := s.w.PrepareContext(ctx, `DELETE FROM `+t+` WHERE rid = ?`)
+		if err != nil {
+			return err
+		}
+		st.del = append(st.del, stmt)
+	}
+	return nil
+}
