@@ -8,6 +8,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 )
@@ -34,6 +35,8 @@ type paramTable struct {
 	byType      map[string]map[string]*SearchParam
 	compartment map[string][]string // type -> compartment params
 	failed      []string            // expressions the FHIRPath subset cannot compile
+	ordered     []*SearchParam      // by (type, code): PID is the position + 1
+	idsJSON     string              // [[pid, type, code], ...] for checking a database
 }
 
 var (
@@ -93,44 +96,53 @@ func loadParams() (*paramTable, error) {
 			}
 			pt.byType[typ] = m
 		}
+		var ids [][3]any
+		for _, typ := range slices.Sorted(maps.Keys(pt.byType)) {
+			for _, code := range slices.Sorted(maps.Keys(pt.byType[typ])) {
+				sp := pt.byType[typ][code]
+				sp.PID = int64(len(pt.ordered) + 1)
+				pt.ordered = append(pt.ordered, sp)
+				ids = append(ids, [3]any{sp.PID, typ, code})
+			}
+		}
+		b, _ := json.Marshal(ids)
+		pt.idsJSON = string(b)
 		params = pt
 	})
 	return params, paramsErr
 }
 
-// assignPIDs gives every parameter its stable integer id, recorded in search_param so ids
-// survive upgrades that add parameters.
+// assignPIDs records the parameters' integer ids in search_param. Ids are numbered in
+// (type, code) order when the definitions load, so every database built from the same
+// definitions agrees; a database whose ids differ was built by other definitions and must
+// be re-indexed.
 func (s *Store) assignPIDs(ctx context.Context) error {
 	pt, err := loadParams()
 	if err != nil {
 		return err
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		known := map[[2]string]int64{}
-		rows, err := tx.QueryContext(ctx, `SELECT pid, type, code FROM search_param`)
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM search_param`).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			for _, sp := range pt.ordered {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO search_param (pid, type, code) VALUES (?, ?, ?)`, sp.PID, sp.Type, sp.Code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		var mismatch int
+		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM search_param sp WHERE NOT EXISTS (
+			SELECT 1 FROM json_each(?) j WHERE j.value ->> 0 = sp.pid AND j.value ->> 1 = sp.type AND j.value ->> 2 = sp.code)`,
+			pt.idsJSON).Scan(&mismatch)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var pid int64
-			var typ, code string
-			if err := rows.Scan(&pid, &typ, &code); err != nil {
-				rows.Close()
-				return err
-			}
-			known[[2]string{typ, code}] = pid
-		}
-		rows.Close()
-		for typ, m := range pt.byType {
-			for code, sp := range m {
-				pid, ok := known[[2]string{typ, code}]
-				if !ok {
-					if err := tx.QueryRowContext(ctx, `INSERT INTO search_param (type, code) VALUES (?, ?) RETURNING pid`, typ, code).Scan(&pid); err != nil {
-						return err
-					}
-				}
-				sp.PID = pid
-			}
+		if mismatch > 0 || n != len(pt.ordered) {
+			return fmt.Errorf("this database was indexed with other search parameter definitions: run fhirbox reindex")
 		}
 		return nil
 	})

@@ -51,6 +51,8 @@ type Store struct {
 	// Hot write statements, prepared once on the writer connection: re-preparing them
 	// per resource cost a tenth of import time.
 	stmtCurrent, stmtInsert, stmtUpdate, stmtHistory, stmtNextRID *sql.Stmt
+	// cursorKey signs paging cursors.
+	cursorKey []byte
 }
 
 // Open opens (creating if needed) the store at opts.Path and applies pending migrations.
@@ -98,6 +100,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	if err := s.loadCursorKey(ctx); err != nil {
+		s.Close()
+		return nil, err
 	}
 	if err := s.assignPIDs(ctx); err != nil {
 		s.Close()

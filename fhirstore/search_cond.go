@@ -1,0 +1,400 @@
+package fhirstore
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// param renders one search parameter (name may carry a modifier or a chain) with one
+// value (commas are ORs) as an SQL condition on alias a. Only identifiers from the
+// definitions table reach the SQL text; every value is an argument.
+func (q *query) param(types []string, a, name, value string, depth int) (string, []any, error) {
+	if depth > MaxChainDepth {
+		return "", nil, Errorf(ETooCostly, "chains and _has may nest at most %d levels", MaxChainDepth)
+	}
+	if strings.HasPrefix(name, "_has:") {
+		return q.has(types, a, name, value, depth)
+	}
+	code, modifier, _ := strings.Cut(name, ":")
+	chain := ""
+	if i := strings.IndexByte(code, '.'); i >= 0 {
+		code, chain = code[:i], code[i+1:]
+	} else if i := strings.IndexByte(modifier, '.'); i >= 0 {
+		modifier, chain = modifier[:i], modifier[i+1:]
+	}
+	switch code {
+	case "_id":
+		return q.idCond(a, modifier, value)
+	case "_lastUpdated":
+		return q.dateCond(a+".last_updated", a+".last_updated", value, code)
+	}
+	// The parameter must exist on every searched type (system search: on all of them).
+	var sps []*SearchParam
+	pt, _ := loadParams()
+	for _, t := range types {
+		sp := pt.byType[t][code]
+		if sp == nil || !supportedKind(sp) {
+			if sp != nil {
+				return "", nil, q.ignore(name, "search parameter "+code+" ("+sp.Kind+") is not supported")
+			}
+			if len(types) == 1 {
+				return "", nil, q.ignore(name, "unknown search parameter "+code+" for "+t)
+			}
+			return "", nil, q.ignore(name, "search parameter "+code+" is not defined for every type searched (use _type)")
+		}
+		sps = append(sps, sp)
+	}
+	pids := make([]any, len(sps))
+	for i, sp := range sps {
+		pids[i] = sp.PID
+	}
+	pidIn := "pid IN (" + strings.TrimSuffix(strings.Repeat("?,", len(pids)), ",") + ")"
+	sp := sps[0]
+	if modifier == "missing" {
+		table := kindTable[sp.Kind]
+		cond := a + ".rid IN (SELECT rid FROM " + table + " WHERE " + pidIn + ")"
+		switch value {
+		case "true":
+			return "NOT " + cond, pids, nil
+		case "false":
+			return cond, pids, nil
+		}
+		return "", nil, q.bad(name, ":missing takes true or false, not %q", value)
+	}
+	if chain != "" {
+		if sp.Kind != "reference" {
+			return "", nil, q.bad(name, "%s is not a reference: it cannot be chained", code)
+		}
+		return q.chainCond(sp, a, pidIn, pids, modifier, chain, value, depth)
+	}
+	var ors []string
+	var args []any
+	for _, v := range splitValues(value) {
+		cond, cargs, err := q.valueCond(sp, modifier, name, v)
+		if err != nil {
+			return "", nil, err
+		}
+		ors = append(ors, cond)
+		args = append(args, cargs...)
+	}
+	if len(ors) == 0 {
+		return "", nil, q.bad(name, "%s needs a value", name)
+	}
+	table := kindTable[sp.Kind]
+	if modifier == "identifier" {
+		table = "idx_token"
+	}
+	sql := a + ".rid IN (SELECT rid FROM " + table + " WHERE " + pidIn + " AND (" + strings.Join(ors, " OR ") + "))"
+	if modifier == "not" {
+		sql = "NOT " + sql
+	}
+	return sql, append(pids, args...), nil
+}
+
+var kindTable = map[string]string{
+	"string": "idx_string", "token": "idx_token", "reference": "idx_reference", "date": "idx_date",
+	"number": "idx_number", "quantity": "idx_number", "uri": "idx_uri",
+}
+
+// splitValues splits a parameter value on commas that are not escaped with a backslash.
+func splitValues(v string) []string {
+	var out []string
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		switch {
+		case v[i] == '\\' && i+1 < len(v):
+			i++
+			b.WriteByte(v[i])
+		case v[i] == ',':
+			out = append(out, b.String())
+			b.Reset()
+		default:
+			b.WriteByte(v[i])
+		}
+	}
+	return append(out, b.String())
+}
+
+// valueCond is the condition on one index row for one value.
+func (q *query) valueCond(sp *SearchParam, modifier, name, v string) (string, []any, error) {
+	switch sp.Kind {
+	case "string":
+		n := normalize(v)
+		switch modifier {
+		case "":
+			return "(norm >= ? AND norm < ?)", []any{n, n + "\uffff"}, nil
+		case "exact":
+			return "exact = ?", []any{v}, nil
+		case "contains":
+			return "norm LIKE ? ESCAPE '\\'", []any{"%" + likeEscape(n) + "%"}, nil
+		}
+	case "token":
+		switch modifier {
+		case "text":
+			return "text LIKE ? ESCAPE '\\'", []any{likeEscape(normalize(v)) + "%"}, nil
+		case "of-type":
+			parts := strings.SplitN(v, "|", 3)
+			if len(parts) != 3 {
+				return "", nil, q.bad(name, ":of-type takes system|code|value, not %q", v)
+			}
+			return "(system = ? AND code = ?)", []any{"of-type:" + parts[0] + "|" + parts[1], parts[2]}, nil
+		case "", "not", "identifier":
+			sys, code, hasSys := strings.Cut(v, "|")
+			switch {
+			case !hasSys:
+				return "code = ?", []any{v}, nil
+			case sys == "":
+				return "(code = ? AND system IS NULL)", []any{code}, nil
+			case code == "":
+				return "system = ?", []any{sys}, nil
+			}
+			return "(code = ? AND system = ?)", []any{code, sys}, nil
+		}
+	case "reference":
+		switch {
+		case modifier == "identifier":
+			return q.valueCond(&SearchParam{Kind: "token"}, "", name, v)
+		case modifier != "" && knownType(modifier):
+			return "(target_type = ? AND target_id = ?)", []any{modifier, v}, nil
+		case modifier != "":
+		case strings.Contains(v, "://") || strings.HasPrefix(v, "urn:"):
+			r := parseRef(0, v)
+			if r.ttype != nil {
+				return "(url = ? OR (target_type = ? AND target_id = ?))", []any{v, r.ttype, r.tid}, nil
+			}
+			return "url = ?", []any{v}, nil
+		case strings.Contains(v, "/"):
+			r := parseRef(0, v)
+			if r.ttype == nil {
+				return "", nil, q.bad(name, "%q is not a reference", v)
+			}
+			return "(target_type = ? AND target_id = ?)", []any{r.ttype, r.tid}, nil
+		default:
+			return "target_id = ?", []any{v}, nil
+		}
+	case "date":
+		if modifier == "" {
+			return q.dateCond("low", "high", v, name)
+		}
+	case "number", "quantity":
+		if modifier == "" {
+			return q.numberCond(sp.Kind, v, name)
+		}
+	case "uri":
+		switch modifier {
+		case "":
+			return "uri = ?", []any{v}, nil
+		case "below":
+			return "uri LIKE ? ESCAPE '\\'", []any{likeEscape(v) + "%"}, nil
+		case "above":
+			return "? LIKE uri || '%'", []any{v}, nil
+		}
+	}
+	return "", nil, q.bad(name, "modifier :%s is not supported on %s parameters", modifier, sp.Kind)
+}
+
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// prefix splits a FHIR search prefix (eq, ne, gt, lt, ge, le, sa, eb, ap) off a value.
+func prefix(v string) (string, string) {
+	if len(v) > 2 {
+		switch p := v[:2]; p {
+		case "eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap":
+			return p, v[2:]
+		}
+	}
+	return "eq", v
+}
+
+// dateCond compares the stored range [lo, hi] with the search value's range per R4.
+func (q *query) dateCond(lo, hi, value, name string) (string, []any, error) {
+	var ors []string
+	var args []any
+	for _, v := range splitValues(value) {
+		p, d := prefix(v)
+		qlo, qhi, ok := parseDateRange(d)
+		if !ok {
+			return "", nil, q.bad(name, "%q is not a valid date", v)
+		}
+		var c string
+		var a []any
+		switch p {
+		case "eq":
+			c, a = lo+" >= ? AND "+hi+" <= ?", []any{qlo, qhi}
+		case "ne":
+			c, a = "NOT ("+lo+" >= ? AND "+hi+" <= ?)", []any{qlo, qhi}
+		case "gt":
+			c, a = hi+" > ?", []any{qhi}
+		case "lt":
+			c, a = lo+" < ?", []any{qlo}
+		case "ge":
+			c, a = hi+" >= ?", []any{qlo}
+		case "le":
+			c, a = lo+" <= ?", []any{qhi}
+		case "sa":
+			c, a = lo+" > ?", []any{qhi}
+		case "eb":
+			c, a = hi+" < ?", []any{qlo}
+		case "ap":
+			// Approximately: within 10% of the distance from now, at least a day.
+			gap := int64(math.Abs(float64(nowMicros()-qlo)) * 0.1)
+			gap = max(gap, int64(24*time.Hour/time.Microsecond))
+			c, a = hi+" >= ? AND "+lo+" <= ?", []any{qlo - gap, qhi + gap}
+		}
+		ors = append(ors, "("+c+")")
+		args = append(args, a...)
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", args, nil
+}
+
+// numberCond compares numbers (and quantities: value|system|code) per R4: eq means the
+// stored value lies within the search value's precision range.
+func (q *query) numberCond(kind, v, name string) (string, []any, error) {
+	p, rest := prefix(v)
+	num, unit := rest, ""
+	var sys, code string
+	if kind == "quantity" {
+		parts := strings.SplitN(rest, "|", 3)
+		num = parts[0]
+		if len(parts) == 3 {
+			sys, code = parts[1], parts[2]
+		} else if len(parts) == 2 {
+			code = parts[1]
+		}
+	}
+	_ = unit
+	f, lo, hi, ok := numberRange(num)
+	if !ok {
+		return "", nil, q.bad(name, "%q is not a number", num)
+	}
+	var c string
+	var args []any
+	switch p {
+	case "eq":
+		c, args = "value >= ? AND value < ?", []any{lo, hi}
+	case "ne":
+		c, args = "NOT (value >= ? AND value < ?)", []any{lo, hi}
+	case "gt", "sa":
+		c, args = "value > ?", []any{f}
+	case "lt", "eb":
+		c, args = "value < ?", []any{f}
+	case "ge":
+		c, args = "value >= ?", []any{f}
+	case "le":
+		c, args = "value <= ?", []any{f}
+	case "ap":
+		d := math.Abs(f) * 0.1
+		c, args = "value >= ? AND value <= ?", []any{f - d, f + d}
+	}
+	if sys != "" {
+		c += " AND system = ?"
+		args = append(args, sys)
+	}
+	if code != "" {
+		c += " AND code = ?"
+		args = append(args, code)
+	}
+	return "(" + c + ")", args, nil
+}
+
+func (q *query) idCond(a, modifier, value string) (string, []any, error) {
+	ids := splitValues(value)
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	cond := a + ".id IN (" + strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",") + ")"
+	switch modifier {
+	case "":
+		return cond, args, nil
+	case "not":
+		return "NOT " + cond, args, nil
+	}
+	return "", nil, q.bad("_id", "modifier :%s is not supported on _id", modifier)
+}
+
+// chainCond: subject:Patient.name=x matches resources whose subject is a Patient matching
+// name=x. Without a type modifier every target type that has the chained parameter counts.
+func (q *query) chainCond(sp *SearchParam, a, pidIn string, pids []any, modifier, chain, value string, depth int) (string, []any, error) {
+	targets := sp.Targets
+	if modifier != "" {
+		if !knownType(modifier) {
+			return "", nil, q.bad(sp.Code, "unknown type %q in chain", modifier)
+		}
+		targets = []string{modifier}
+	}
+	next, _, _ := strings.Cut(chain, ".")
+	next, _, _ = strings.Cut(next, ":")
+	pt, _ := loadParams()
+	var ors []string
+	var args []any
+	alias := "c" + strconv.Itoa(depth)
+	for _, t := range targets {
+		if next != "_id" && next != "_lastUpdated" && pt.byType[t][next] == nil && !strings.HasPrefix(next, "_has") {
+			continue
+		}
+		sub := &query{s: q.s, ctx: q.ctx, access: q.access, strict: true, self: q.self}
+		cond, cargs, err := sub.param([]string{t}, alias, chain, value, depth+1)
+		if err != nil {
+			return "", nil, err
+		}
+		acc, accArgs, err := q.visibleTo(t, alias)
+		if err != nil {
+			return "", nil, err
+		}
+		ors = append(ors, "(target_type = ? AND target_id IN (SELECT "+alias+".id FROM resource_current "+alias+
+			" WHERE "+alias+".type = ? AND "+alias+".deleted = 0 AND "+cond+acc+"))")
+		args = append(append(append(args, t, t), cargs...), accArgs...)
+	}
+	if len(ors) == 0 {
+		return "", nil, q.bad(sp.Code+"."+chain, "no target type of %s has a parameter %s", sp.Code, next)
+	}
+	return a + ".rid IN (SELECT rid FROM idx_reference WHERE " + pidIn + " AND (" + strings.Join(ors, " OR ") + "))",
+		append(pids, args...), nil
+}
+
+// visibleTo renders the access filter for reading typ on alias a, as " AND (...)"; a type
+// the filter does not allow at all matches nothing, so chains cannot probe it.
+func (q *query) visibleTo(typ, a string) (string, []any, error) {
+	alts, ok := q.access.For(typ, Search)
+	if !ok {
+		return " AND 0", nil, nil
+	}
+	cond, args, err := q.alternatives(typ, a, alts)
+	if cond == "" || err != nil {
+		return "", nil, err
+	}
+	return " AND " + cond, args, nil
+}
+
+// has: _has:Observation:patient:code=1234 matches resources referred to (by Observation's
+// patient parameter) from Observations with code 1234. Nested _has chains recurse.
+func (q *query) has(types []string, a, name, value string, depth int) (string, []any, error) {
+	parts := strings.SplitN(strings.TrimPrefix(name, "_has:"), ":", 3)
+	if len(parts) != 3 || !knownType(parts[0]) {
+		return "", nil, q.bad(name, "_has takes _has:Type:reference:parameter=value")
+	}
+	typ, refCode, rest := parts[0], parts[1], parts[2]
+	pt, _ := loadParams()
+	sp := pt.byType[typ][refCode]
+	if sp == nil || sp.Kind != "reference" {
+		return "", nil, q.bad(name, "%s has no reference parameter %s", typ, refCode)
+	}
+	alias := "h" + strconv.Itoa(depth)
+	sub := &query{s: q.s, ctx: q.ctx, access: q.access, strict: true, self: q.self}
+	cond, cargs, err := sub.param([]string{typ}, alias, rest, value, depth+1)
+	if err != nil {
+		return "", nil, err
+	}
+	acc, accArgs, err := q.visibleTo(typ, alias)
+	if err != nil {
+		return "", nil, err
+	}
+	sql := a + ".id IN (SELECT x.target_id FROM idx_reference x JOIN resource_current " + alias + " ON " + alias + ".rid = x.rid" +
+		" WHERE x.pid = ? AND x.target_type = " + a + ".type AND " + alias + ".deleted = 0 AND " + cond + acc + ")"
+	return sql, append(append([]any{sp.PID}, cargs...), accArgs...), nil
+}

@@ -1,0 +1,212 @@
+package fhirstore
+
+import (
+	"strconv"
+	"strings"
+)
+
+// sort renders _sort as ORDER BY terms: each key is the lowest (ascending) or highest
+// (descending) indexed value per resource, resources without one last, rid breaking ties.
+// sorted=false means the default order (rid), which pages by keyset.
+func (q *query) sort(types []string, spec string) (order string, args []any, sorted bool, err error) {
+	if spec == "" {
+		return "r.rid", nil, false, nil
+	}
+	pt, _ := loadParams()
+	var terms []string
+	for _, key := range strings.Split(spec, ",") {
+		key = strings.TrimSpace(key)
+		desc := strings.HasPrefix(key, "-")
+		key = strings.TrimPrefix(key, "-")
+		dir, agg := "ASC", "min"
+		if desc {
+			dir, agg = "DESC", "max"
+		}
+		switch key {
+		case "_id":
+			terms = append(terms, "r.id "+dir)
+			continue
+		case "_lastUpdated":
+			terms = append(terms, "r.last_updated "+dir)
+			continue
+		}
+		var pids []any
+		kind := ""
+		for _, t := range types {
+			sp := pt.byType[t][key]
+			if sp == nil || !supportedKind(sp) {
+				return "", nil, false, q.bad("_sort", "cannot sort on %q: not a search parameter of %s", key, t)
+			}
+			pids, kind = append(pids, sp.PID), sp.Kind
+		}
+		col := map[string]string{"string": "norm", "token": "coalesce(code, text)", "date": "low", "number": "value",
+			"quantity": "value", "uri": "uri", "reference": "target_type || '/' || target_id"}[kind]
+		if kind == "date" && desc {
+			col = "high"
+		}
+		in := strings.TrimSuffix(strings.Repeat("?,", len(pids)), ",")
+		sub := "(SELECT " + agg + "(" + col + ") FROM " + kindTable[kind] + " WHERE rid = r.rid AND pid IN (" + in + "))"
+		terms = append(terms, sub+" IS NULL", sub+" "+dir)
+		args = append(append(args, pids...), pids...)
+	}
+	return strings.Join(terms, ", ") + ", r.rid", args, true, nil
+}
+
+// includes loads _include and _revinclude targets of the matched page (and, with
+// :iterate, of what they included), each through the access filter, at most MaxIncludes.
+// $everything includes what the compartment references.
+func (q *query) includes(db querier, p map[string][]string, rids []int64, everything bool) ([]SearchHit, error) {
+	if len(rids) == 0 {
+		return nil, nil
+	}
+	type spec struct {
+		rev     bool
+		iterate bool
+		value   string
+	}
+	var specs []spec
+	for k, vs := range p {
+		for _, v := range vs {
+			switch k {
+			case "_include", "_include:iterate", "_include:recurse":
+				specs = append(specs, spec{false, k != "_include", v})
+			case "_revinclude", "_revinclude:iterate", "_revinclude:recurse":
+				specs = append(specs, spec{true, k != "_revinclude", v})
+			}
+		}
+	}
+	if everything {
+		specs = append(specs, spec{false, false, "*"})
+	}
+	seen := map[int64]bool{}
+	for _, r := range rids {
+		seen[r] = true
+	}
+	var out []SearchHit
+	frontier := rids
+	for round := 0; round < 1+MaxChainDepth && len(frontier) > 0; round++ {
+		var next []int64
+		for _, sp := range specs {
+			if round > 0 && !sp.iterate {
+				continue
+			}
+			found, err := q.include(db, sp.rev, sp.value, frontier)
+			if err != nil {
+				return nil, err
+			}
+			for _, h := range found {
+				if seen[h.rid] {
+					continue
+				}
+				seen[h.rid] = true
+				if len(out) >= MaxIncludes {
+					return nil, Errorf(ETooCostly, "the includes of this page exceed %d resources: narrow the search or lower _count", MaxIncludes)
+				}
+				out = append(out, h.SearchHit)
+				next = append(next, h.rid)
+			}
+		}
+		frontier = next
+	}
+	return out, nil
+}
+
+type ridHit struct {
+	SearchHit
+	rid int64
+}
+
+func (q *query) include(db querier, rev bool, value string, rids []int64) ([]ridHit, error) {
+	ridList := make([]any, len(rids))
+	for i, r := range rids {
+		ridList[i] = r
+	}
+	in := strings.TrimSuffix(strings.Repeat("?,", len(rids)), ",")
+	var pidCond string
+	var args []any
+	if value != "*" {
+		parts := strings.Split(value, ":")
+		if len(parts) < 2 || !knownType(parts[0]) {
+			return nil, q.bad("_include", "%q is not Type:parameter[:targetType]", value)
+		}
+		pt, _ := loadParams()
+		sp := pt.byType[parts[0]][parts[1]]
+		if sp == nil || sp.Kind != "reference" {
+			return nil, q.bad("_include", "%s has no reference parameter %s", parts[0], parts[1])
+		}
+		pidCond = " AND x.pid = ?"
+		args = append(args, sp.PID)
+		if len(parts) == 3 {
+			if !knownType(parts[2]) {
+				return nil, q.bad("_include", "unknown target type %q", parts[2])
+			}
+			pidCond += " AND x.target_type = ?"
+			args = append(args, parts[2])
+		}
+	}
+	var sqlText string
+	if rev {
+		sqlText = `SELECT DISTINCT o.rid, o.type, o.id, h.json FROM resource_current t
+			JOIN idx_reference x ON x.target_type = t.type AND x.target_id = t.id
+			JOIN resource_current o ON o.rid = x.rid
+			JOIN resource_history h ON h.hid = o.hid
+			WHERE t.rid IN (` + in + `) AND o.deleted = 0` + pidCond
+	} else {
+		sqlText = `SELECT DISTINCT o.rid, o.type, o.id, h.json FROM idx_reference x
+			JOIN resource_current o ON o.type = x.target_type AND o.id = x.target_id
+			JOIN resource_history h ON h.hid = o.hid
+			WHERE x.rid IN (` + in + `) AND o.deleted = 0` + pidCond
+	}
+	allArgs := append(ridList, args...)
+	// Included resources pass the same access filter as direct reads of their type.
+	acc, accArgs, err := q.includeFilter("o")
+	if err != nil {
+		return nil, err
+	}
+	sqlText += acc + " LIMIT " + strconv.Itoa(MaxIncludes+1)
+	rows, err := db.QueryContext(q.ctx, sqlText, append(allArgs, accArgs...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ridHit
+	for rows.Next() {
+		var h ridHit
+		if err := rows.Scan(&h.rid, &h.Type, &h.ID, &h.JSON); err != nil {
+			return nil, err
+		}
+		h.Mode = "include"
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// includeFilter is the access filter over all types for included rows on alias a.
+func (q *query) includeFilter(a string) (string, []any, error) {
+	if q.access == nil {
+		return "", nil, nil
+	}
+	var parts []string
+	var args []any
+	for _, t := range resourceTypeList() {
+		alts, ok := q.access.For(t, Read)
+		if !ok {
+			continue
+		}
+		cond, cargs, err := q.alternatives(t, a, alts)
+		if err != nil {
+			return "", nil, err
+		}
+		if cond == "" {
+			parts = append(parts, a+".type = ?")
+			args = append(args, t)
+			continue
+		}
+		parts = append(parts, "("+a+".type = ? AND "+cond+")")
+		args = append(append(args, t), cargs...)
+	}
+	if len(parts) == 0 {
+		return " AND 0", nil, nil
+	}
+	return " AND (" + strings.Join(parts, " OR ") + ")", args, nil
+}
