@@ -31,10 +31,7 @@ func importCmd(ctx context.Context, g globalFlags, paths []string, stdout, stder
 		return err
 	}
 	defer store.Close()
-	tty := false
-	if f, ok := stderr.(*os.File); ok {
-		tty = term.IsTerminal(int(f.Fd()))
-	}
+	tty := isTerminal(stderr)
 	start := time.Now()
 	total, invalid := 0, 0
 	for i, path := range files {
@@ -112,4 +109,9 @@ func loadRank(path string) int {
 		}
 	}
 	return 100
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -31,6 +31,7 @@ Usage:
   fhirbox [serve] [flags]        start the server (default)
   fhirbox import [flags] PATH... load transaction/batch Bundles and NDJSON files or folders
   fhirbox export [--type T,...] DIR  write one NDJSON file per resource type
+  fhirbox seed [--patients N] [--seed S]  add a synthetic population (deterministic)
 
 Flags (each has a FHIRBOX_* environment equivalent, e.g. FHIRBOX_ADDR):
 `
@@ -112,6 +113,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return exportCmd(ctx, g, splitTypes(*types), fs.Arg(0), stdout, stderr)
+	case "seed":
+		patients := fs.Int("patients", 50, "number of patients to generate")
+		seedNum := fs.Int64("seed", 1, "random seed: the same seed gives the same data")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		return seedCmd(ctx, g, *patients, *seedNum, stdout, stderr)
 	case "help", "-h", "--help":
 		fs.Usage()
 		return nil

@@ -67,7 +67,8 @@ func extract(typ string, res map[string]any) (*indexRows, error) {
 	}
 	rows := &indexRows{}
 	for _, sp := range pt.byType[typ] {
-		if sp.expr == nil {
+		// _id and _lastUpdated are answered from resource_current itself.
+		if sp.expr == nil || sp.Code == "_id" || sp.Code == "_lastUpdated" {
 			continue
 		}
 		for _, n := range sp.expr.eval(res, typ) {
@@ -393,41 +394,67 @@ func (s *Store) writeIndex(ctx context.Context, tx *sql.Tx, rid int64, typ strin
 			return err
 		}
 	}
-	st := s.idxStmts
-	for _, r := range rows.strings {
-		if _, err := tx.StmtContext(ctx, st.str).ExecContext(ctx, r.pid, r.norm, r.exact, rid); err != nil {
-			return err
-		}
+	// One multi-row INSERT per table: per-statement overhead, not SQLite, dominated
+	// indexing when each row was its own statement.
+	w := &s.idxStmts
+	if err := w.insert(ctx, tx, "idx_string (pid, norm, exact, rid)", 4, len(rows.strings), func(i int) []any {
+		r := rows.strings[i]
+		return []any{r.pid, r.norm, r.exact, rid}
+	}); err != nil {
+		return err
 	}
-	for _, r := range rows.tokens {
-		if _, err := tx.StmtContext(ctx, st.token).ExecContext(ctx, r.pid, r.system, r.code, r.text, rid); err != nil {
-			return err
-		}
+	if err := w.insert(ctx, tx, "idx_token (pid, system, code, text, rid)", 5, len(rows.tokens), func(i int) []any {
+		r := rows.tokens[i]
+		return []any{r.pid, r.system, r.code, r.text, rid}
+	}); err != nil {
+		return err
 	}
-	for _, r := range rows.refs {
-		if _, err := tx.StmtContext(ctx, st.ref).ExecContext(ctx, r.pid, r.ttype, r.tid, r.url, rid); err != nil {
-			return err
-		}
+	if err := w.insert(ctx, tx, "idx_reference (pid, target_type, target_id, url, rid)", 5, len(rows.refs), func(i int) []any {
+		r := rows.refs[i]
+		return []any{r.pid, r.ttype, r.tid, r.url, rid}
+	}); err != nil {
+		return err
 	}
-	for _, r := range rows.dates {
-		if _, err := tx.StmtContext(ctx, st.date).ExecContext(ctx, r.pid, r.low, r.high, rid); err != nil {
-			return err
-		}
+	if err := w.insert(ctx, tx, "idx_date (pid, low, high, rid)", 4, len(rows.dates), func(i int) []any {
+		r := rows.dates[i]
+		return []any{r.pid, r.low, r.high, rid}
+	}); err != nil {
+		return err
 	}
-	for _, r := range rows.numbers {
-		if _, err := tx.StmtContext(ctx, st.num).ExecContext(ctx, r.pid, r.value, r.low, r.high, r.system, r.code, rid); err != nil {
-			return err
-		}
+	if err := w.insert(ctx, tx, "idx_number (pid, value, low, high, system, code, rid)", 7, len(rows.numbers), func(i int) []any {
+		r := rows.numbers[i]
+		return []any{r.pid, r.value, r.low, r.high, r.system, r.code, rid}
+	}); err != nil {
+		return err
 	}
-	for _, r := range rows.uris {
-		if _, err := tx.StmtContext(ctx, st.uri).ExecContext(ctx, r.pid, r.uri, rid); err != nil {
-			return err
-		}
+	if err := w.insert(ctx, tx, "idx_uri (pid, uri, rid)", 3, len(rows.uris), func(i int) []any {
+		r := rows.uris[i]
+		return []any{r.pid, r.uri, rid}
+	}); err != nil {
+		return err
 	}
-	for _, p := range rows.compartment {
-		if _, err := tx.StmtContext(ctx, st.comp).ExecContext(ctx, p, rid); err != nil {
+	return w.insert(ctx, tx, "compartment (patient_id, rid)", 2, len(rows.compartment), func(i int) []any {
+		return []any{rows.compartment[i], rid}
+	})
+}
+
+// insert writes n rows of cols values each with as few statements as possible, using
+// multi-row INSERTs prepared at open for 1, 2, 4 ... 32 rows.
+func (st *idxStatements) insert(ctx context.Context, tx *sql.Tx, table string, cols, n int, row func(int) []any) error {
+	for start := 0; start < n; {
+		k := 32
+		for k > n-start {
+			k /= 2
+		}
+		stmt := st.cache[table+"/"+strconv.Itoa(k)]
+		args := make([]any, 0, k*cols)
+		for i := start; i < start+k; i++ {
+			args = append(args, row(i)...)
+		}
+		if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
 			return err
 		}
+		start += k
 	}
 	return nil
 }
@@ -444,29 +471,35 @@ func (s *Store) unindex(ctx context.Context, tx *sql.Tx, rid int64) error {
 }
 
 type idxStatements struct {
-	str, token, ref, date, num, uri, comp *sql.Stmt
-	del                                   []*sql.Stmt
+	cache map[string]*sql.Stmt // "table (cols)/rows" -> INSERT
+	del   []*sql.Stmt
 }
 
+// indexInserts are the index tables with their columns, as insert names them.
+var indexInserts = map[string]int{
+	"idx_string (pid, norm, exact, rid)":                    4,
+	"idx_token (pid, system, code, text, rid)":              5,
+	"idx_reference (pid, target_type, target_id, url, rid)": 5,
+	"idx_date (pid, low, high, rid)":                        4,
+	"idx_number (pid, value, low, high, system, code, rid)": 7,
+	"idx_uri (pid, uri, rid)":                               3,
+	"compartment (patient_id, rid)":                         2,
+}
+
+// prepareIndex prepares every index statement up front: the writer has one connection,
+// so nothing can be prepared on it while a transaction holds it.
 func (s *Store) prepareIndex(ctx context.Context) error {
 	st := &s.idxStmts
-	for _, p := range []struct {
-		dst **sql.Stmt
-		sql string
-	}{
-		{&st.str, `INSERT INTO idx_string (pid, norm, exact, rid) VALUES (?, ?, ?, ?)`},
-		{&st.token, `INSERT INTO idx_token (pid, system, code, text, rid) VALUES (?, ?, ?, ?, ?)`},
-		{&st.ref, `INSERT INTO idx_reference (pid, target_type, target_id, url, rid) VALUES (?, ?, ?, ?, ?)`},
-		{&st.date, `INSERT INTO idx_date (pid, low, high, rid) VALUES (?, ?, ?, ?)`},
-		{&st.num, `INSERT INTO idx_number (pid, value, low, high, system, code, rid) VALUES (?, ?, ?, ?, ?, ?, ?)`},
-		{&st.uri, `INSERT INTO idx_uri (pid, uri, rid) VALUES (?, ?, ?)`},
-		{&st.comp, `INSERT INTO compartment (patient_id, rid) VALUES (?, ?)`},
-	} {
-		stmt, err := s.w.PrepareContext(ctx, p.sql)
-		if err != nil {
-			return err
+	st.cache = map[string]*sql.Stmt{}
+	for table, cols := range indexInserts {
+		one := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+		for k := 1; k <= 32; k *= 2 {
+			stmt, err := s.w.PrepareContext(ctx, "INSERT INTO "+table+" VALUES "+strings.TrimSuffix(strings.Repeat(one+",", k), ","))
+			if err != nil {
+				return err
+			}
+			st.cache[table+"/"+strconv.Itoa(k)] = stmt
 		}
-		*p.dst = stmt
 	}
 	for _, t := range indexTables {
 		stmt, err := s.w.PrepareContext(ctx, `DELETE FROM `+t+` WHERE rid = ?`)

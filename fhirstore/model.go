@@ -31,3 +31,6 @@ func validateResource(m map[string]any) []Issue {
 func knownType(t string) bool { return r4.IsResourceType(t) }
 
 func resourceTypeList() []string { return r4.ResourceTypes() }
+
+// DecodeResource parses a resource body with exact decimals.
+func DecodeResource(b []byte) (map[string]any, error) { return r4.Decode(b) }
