@@ -50,6 +50,29 @@ func (s *Store) History(ctx context.Context, req HistoryRequest) (*HistoryPage, 
 			WHERE n.type = resource_history.type AND n.id = resource_history.id AND n.version > resource_history.version AND n.last_updated <= ?)`)
 		args = append(args, req.At.UnixMicro(), req.At.UnixMicro())
 	}
+	// Instance history needs read access to that resource; type and system history need
+	// search access, and list only what the filter lets the caller see.
+	if a := AccessFrom(ctx); a != nil {
+		if req.ID != "" {
+			var rid int64
+			_ = s.r.QueryRowContext(ctx, `SELECT rid FROM resource_current WHERE type = ? AND id = ?`, req.Type, req.ID).Scan(&rid)
+			if err := s.allow(ctx, s.r, req.Type, req.ID, rid, Read); err != nil {
+				return nil, err
+			}
+		} else {
+			types := resourceTypeList()
+			if req.Type != "" {
+				types = []string{req.Type}
+			}
+			q := &query{s: s, ctx: ctx, access: a, strict: true}
+			w := &whereClause{}
+			if err := q.typeFilter(w, types, Search); err != nil {
+				return nil, err
+			}
+			where = append(where, "rid IN (SELECT r.rid FROM resource_current r WHERE "+w.sql()+")")
+			args = append(args, w.args...)
+		}
+	}
 	cond := ""
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")

@@ -174,7 +174,11 @@ func (rows *indexRows) addToken(pid int64, n node) {
 		if t, ok := v["text"].(string); ok {
 			text = t
 		}
-		if codings, ok := v["coding"].([]any); ok { // CodeableConcept
+		codings, isCC := v["coding"].([]any)
+		if _, hasText := v["text"].(string); hasText && v["value"] == nil && v["code"] == nil {
+			isCC = true
+		}
+		if isCC { // CodeableConcept
 			for _, c := range codings {
 				if cm, ok := c.(map[string]any); ok {
 					rows.addCoding(pid, cm, text)

@@ -20,6 +20,7 @@ type Resource struct {
 	JSON        []byte // empty for a deletion
 	Method      string // in history: POST, PUT, PATCH or DELETE
 	Created     bool   // the write created the resource (no live version before)
+	rid         int64
 }
 
 // VersionID is the resource's meta.versionId.
@@ -38,7 +39,14 @@ func FormatInstant(t time.Time) string { return t.UTC().Format("2006-01-02T15:04
 
 // Read returns the current version. ENotFound if it never existed, EGone if deleted.
 func (s *Store) Read(ctx context.Context, typ, id string) (*Resource, error) {
-	return s.read(ctx, s.r, typ, id)
+	r, err := s.read(ctx, s.r, typ, id)
+	if r == nil {
+		return nil, err
+	}
+	if aerr := s.allow(ctx, s.r, typ, id, r.rid, Read); aerr != nil {
+		return nil, aerr
+	}
+	return r, err
 }
 
 type querier interface {
@@ -53,8 +61,8 @@ func (s *Store) read(ctx context.Context, q querier, typ, id string) (*Resource,
 	}
 	r := &Resource{Type: typ, ID: id}
 	var lu int64
-	err := q.QueryRowContext(ctx, `SELECT version, last_updated, deleted, json FROM resources WHERE type = ? AND id = ?`,
-		typ, id).Scan(&r.Version, &lu, &r.Deleted, &r.JSON)
+	err := q.QueryRowContext(ctx, `SELECT rid, version, last_updated, deleted, json FROM resources WHERE type = ? AND id = ?`,
+		typ, id).Scan(&r.rid, &r.Version, &lu, &r.Deleted, &r.JSON)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, Errorf(ENotFound, "%s/%s is not known", typ, id)
 	}
@@ -80,8 +88,8 @@ func (s *Store) VRead(ctx context.Context, typ, id, vid string) (*Resource, erro
 	}
 	r := &Resource{Type: typ, ID: id, Version: v}
 	var lu int64
-	err = s.r.QueryRowContext(ctx, `SELECT last_updated, deleted, method, json FROM resource_history
-		WHERE type = ? AND id = ? AND version = ?`, typ, id, v).Scan(&lu, &r.Deleted, &r.Method, &r.JSON)
+	err = s.r.QueryRowContext(ctx, `SELECT rid, last_updated, deleted, method, json FROM resource_history
+		WHERE type = ? AND id = ? AND version = ?`, typ, id, v).Scan(&r.rid, &lu, &r.Deleted, &r.Method, &r.JSON)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, Errorf(ENotFound, "%s/%s has no version %d", typ, id, v)
 	}
@@ -89,6 +97,9 @@ func (s *Store) VRead(ctx context.Context, typ, id, vid string) (*Resource, erro
 		return nil, err
 	}
 	r.LastUpdated = time.UnixMicro(lu).UTC()
+	if err := s.allow(ctx, s.r, typ, id, r.rid, Read); err != nil {
+		return nil, err
+	}
 	if r.Deleted {
 		return r, Errorf(EGone, "version %d of %s/%s is a deletion", v, typ, id)
 	}
@@ -290,6 +301,17 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[strin
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
+	letter := Update
+	if method == "POST" {
+		letter = Create
+	}
+	if exists && !deleted {
+		if err := s.allow(ctx, tx, typ, id, rid, letter); err != nil {
+			return nil, err
+		}
+	} else if err := s.allow(ctx, tx, typ, id, 0, letter); err != nil {
+		return nil, err
+	}
 	if ifMatch != "" && (!exists || deleted || ifMatch != strconv.FormatInt(version, 10)) {
 		if !exists || deleted {
 			return nil, Errorf(EPrecondition, "If-Match %s given but %s/%s has no current version", ifMatch, typ, id)
@@ -336,6 +358,11 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[strin
 	if err := s.writeIndex(ctx, tx, rid, typ, m, !exists); err != nil {
 		return nil, err
 	}
+	// The written version must itself be inside the grant: a patient token cannot move a
+	// resource out of its compartment or create one in another patient's.
+	if err := s.allowAfter(ctx, tx, typ, rid, letter); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -351,6 +378,9 @@ func (s *Store) delete(ctx context.Context, tx *sql.Tx, typ, id, ifMatch string)
 		return nil
 	}
 	if err != nil {
+		return err
+	}
+	if err := s.allow(ctx, tx, typ, id, rid, Delete); err != nil {
 		return err
 	}
 	if ifMatch != "" && ifMatch != strconv.FormatInt(version, 10) {
@@ -424,4 +454,58 @@ func sameContent(stored []byte, m map[string]any) bool {
 	}
 	om["versionId"], om["lastUpdated"] = nm["versionId"], nm["lastUpdated"]
 	return jsonEqual(old, m)
+}
+
+// allow checks interaction i on typ against the context's access filter, and, when rid
+// names a stored resource and the filter confines the type, that the resource is visible.
+// A resource outside the filter is reported as not found, so its existence does not leak.
+func (s *Store) allow(ctx context.Context, q querier, typ, id string, rid int64, i byte) error {
+	a := AccessFrom(ctx)
+	alts, ok := a.For(typ, i)
+	if !ok {
+		return a.Denied(typ, i)
+	}
+	if len(alts) == 0 || rid == 0 {
+		return nil
+	}
+	vis, err := s.visible(ctx, q, typ, rid, alts)
+	if err != nil {
+		return err
+	}
+	if !vis {
+		return Errorf(ENotFound, "%s/%s is not known", typ, id)
+	}
+	return nil
+}
+
+// allowAfter checks a just-written resource against the filter for interaction i.
+func (s *Store) allowAfter(ctx context.Context, q querier, typ string, rid int64, i byte) error {
+	a := AccessFrom(ctx)
+	alts, _ := a.For(typ, i)
+	if len(alts) == 0 {
+		return nil
+	}
+	vis, err := s.visible(ctx, q, typ, rid, alts)
+	if err != nil {
+		return err
+	}
+	if !vis {
+		return &Error{Code: EForbidden, Message: "insufficient_scope: the written " + typ + " would be outside what the token may " +
+			map[byte]string{Create: "create", Update: "update"}[i] + " (another patient's compartment, or outside its granular scope)"}
+	}
+	return nil
+}
+
+func (s *Store) visible(ctx context.Context, q querier, typ string, rid int64, alts []Alternative) (bool, error) {
+	qq := &query{s: s, ctx: ctx, strict: true}
+	cond, args, err := qq.alternatives(typ, "r", alts)
+	if err != nil || cond == "" {
+		return cond == "", err
+	}
+	var one int
+	err = q.QueryRowContext(ctx, "SELECT 1 FROM resource_current r WHERE r.rid = ? AND "+cond, append([]any{rid}, args...)...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
 }

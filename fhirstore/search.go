@@ -68,8 +68,8 @@ type cursor struct {
 	Params      url.Values      `json:"p"`
 	Compartment *CompartmentRef `json:"c,omitempty"`
 	Everything  bool            `json:"e,omitempty"`
-	Offset      int             `json:"o,omitempty"` // for sorted searches
-	AfterRID    int64           `json:"a,omitempty"` // keyset position for the default order
+	AfterRID    int64           `json:"a,omitempty"` // keyset position: the last row's rid
+	After       []any           `json:"v,omitempty"` // and its sort values`
 }
 
 func (s *Store) signCursor(c cursor) string {
@@ -173,7 +173,7 @@ func (q *query) run(db querier, cur cursor) (*SearchResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &where{}
+	w := &whereClause{}
 	w.add("r.deleted = 0")
 	if err := q.typeFilter(w, types, Search); err != nil {
 		return nil, err
@@ -215,7 +215,7 @@ func (q *query) run(db querier, cur cursor) (*SearchResult, error) {
 			q.self.Add(name, v)
 		}
 	}
-	order, orderArgs, sorted, err := q.sort(types, p.Get("_sort"))
+	terms, err := q.sort(types, p.Get("_sort"))
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +226,7 @@ func (q *query) run(db querier, cur cursor) (*SearchResult, error) {
 		}
 	}
 	total := p.Get("_total")
-	if total != "none" && (cur.Offset == 0 && cur.AfterRID == 0 || total == "accurate" || total == "estimate") {
+	if total != "none" && (cur.AfterRID == 0 || total == "accurate" || total == "estimate") {
 		var n int
 		if err := db.QueryRowContext(q.ctx, "SELECT count(*) FROM resource_current r WHERE "+w.sql(), w.args...).Scan(&n); err != nil {
 			return nil, err
@@ -237,47 +237,55 @@ func (q *query) run(db querier, cur cursor) (*SearchResult, error) {
 		res.Warnings = q.warnings
 		return res, nil
 	}
+	// Keyset paging: the page starts after the last row of the previous one, so rows
+	// created or deleted meanwhile neither repeat nor push others out.
 	pw := *w
 	pw.args = slices.Clone(w.args)
-	limit := " LIMIT ?"
-	args := append(pw.args, orderArgs...)
-	if sorted {
-		limit += " OFFSET ?"
-	} else if cur.AfterRID > 0 {
-		pw.add("r.rid > ?", cur.AfterRID)
-		args = append(pw.args, orderArgs...)
+	if cur.AfterRID > 0 {
+		if len(cur.After) != len(terms) {
+			return nil, Errorf(EInvalid, "the paging cursor does not fit this search")
+		}
+		cond, args := after(terms, cur.After, cur.AfterRID)
+		pw.add(cond, args...)
 	}
-	sqlText := "SELECT r.rid, r.type, r.id, h.json FROM resource_current r JOIN resource_history h ON h.hid = r.hid WHERE " +
-		pw.sql() + " ORDER BY " + order + limit
-	args = append(args, count+1)
-	if sorted {
-		args = append(args, cur.Offset)
+	order, orderArgs := orderBy(terms)
+	cols := "r.rid, r.type, r.id, h.json"
+	var colArgs []any
+	for _, t := range terms {
+		cols += ", " + t.expr
+		colArgs = append(colArgs, t.args...)
 	}
+	sqlText := "SELECT " + cols + " FROM resource_current r JOIN resource_history h ON h.hid = r.hid WHERE " +
+		pw.sql() + " ORDER BY " + order + " LIMIT ?"
+	args := append(append(append(colArgs, pw.args...), orderArgs...), count+1)
 	rows, err := db.QueryContext(q.ctx, sqlText, args...)
 	if err != nil {
 		return nil, err
 	}
 	var rids []int64
+	var lastVals []any
 	for rows.Next() {
 		var h SearchHit
 		var rid int64
-		if err := rows.Scan(&rid, &h.Type, &h.ID, &h.JSON); err != nil {
+		vals := make([]any, len(terms))
+		dest := []any{&rid, &h.Type, &h.ID, &h.JSON}
+		for i := range vals {
+			dest = append(dest, &vals[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		if len(res.Entries) == count {
 			next := cur
-			if sorted {
-				next.Offset = cur.Offset + count
-			} else {
-				next.AfterRID = rids[len(rids)-1]
-			}
+			next.AfterRID, next.After = rids[len(rids)-1], lastVals
 			res.Next = q.s.signCursor(next)
 			break
 		}
 		h.Mode = "match"
 		res.Entries = append(res.Entries, h)
 		rids = append(rids, rid)
+		lastVals = vals
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -320,7 +328,7 @@ func (q *query) types(cur cursor) ([]string, error) {
 
 // typeFilter restricts the search to types and applies the access filter per type: types
 // no rule allows are refused when named, silently left out of an all-types search.
-func (q *query) typeFilter(w *where, types []string, interaction byte) error {
+func (q *query) typeFilter(w *whereClause, types []string, interaction byte) error {
 	explicit := len(types) < len(resourceTypeList())
 	var parts []string
 	var args []any
@@ -391,17 +399,17 @@ func (q *query) alternatives(typ, a string, alts []Alternative) (string, []any, 
 }
 
 // where collects ANDed SQL conditions and their arguments.
-type where struct {
+type whereClause struct {
 	conds []string
 	args  []any
 }
 
-func (w *where) add(cond string, args ...any) {
+func (w *whereClause) add(cond string, args ...any) {
 	w.conds = append(w.conds, cond)
 	w.args = append(w.args, args...)
 }
 
-func (w *where) sql() string { return strings.Join(w.conds, " AND ") }
+func (w *whereClause) sql() string { return strings.Join(w.conds, " AND ") }
 
 func nowMicros() int64 { return time.Now().UnixMicro() }
 
@@ -409,7 +417,7 @@ func nowMicros() int64 { return time.Now().UnixMicro() }
 // operations. Only matches inside the caller's access filter count.
 func (s *Store) matchParams(ctx context.Context, db querier, typ string, params url.Values) ([]string, error) {
 	q := &query{s: s, ctx: ctx, access: AccessFrom(ctx), strict: true, self: url.Values{}}
-	w := &where{}
+	w := &whereClause{}
 	w.add("r.deleted = 0")
 	if err := q.typeFilter(w, []string{typ}, Search); err != nil {
 		return nil, err

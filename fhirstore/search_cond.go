@@ -55,6 +55,10 @@ func (q *query) param(types []string, a, name, value string, depth int) (string,
 	if modifier == "missing" {
 		table := kindTable[sp.Kind]
 		cond := a + ".rid IN (SELECT rid FROM " + table + " WHERE " + pidIn + ")"
+		if sp.Kind == "reference" { // a reference by identifier only is present too
+			cond = "(" + cond + " OR " + a + ".rid IN (SELECT rid FROM idx_token WHERE " + pidIn + "))"
+			pids = append(pids, pids...)
+		}
 		switch value {
 		case "true":
 			return "NOT " + cond, pids, nil

@@ -1,43 +1,51 @@
 package fhirstore
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
 
-// sort renders _sort as ORDER BY terms: each key is the lowest (ascending) or highest
-// (descending) indexed value per resource, resources without one last, rid breaking ties.
-// sorted=false means the default order (rid), which pages by keyset.
-func (q *query) sort(types []string, spec string) (order string, args []any, sorted bool, err error) {
+// sortTerm is one ORDER BY expression over alias r.
+type sortTerm struct {
+	expr string
+	args []any
+	desc bool
+}
+
+// sort turns _sort into terms: each key is the lowest (ascending) or highest (descending)
+// indexed value per resource, resources without one last. r.rid always breaks ties, so
+// the order is total and a keyset cursor can continue it.
+func (q *query) sort(types []string, spec string) ([]sortTerm, error) {
 	if spec == "" {
-		return "r.rid", nil, false, nil
+		return nil, nil
 	}
 	pt, _ := loadParams()
-	var terms []string
+	var terms []sortTerm
 	for _, key := range strings.Split(spec, ",") {
 		key = strings.TrimSpace(key)
 		desc := strings.HasPrefix(key, "-")
 		key = strings.TrimPrefix(key, "-")
-		dir, agg := "ASC", "min"
-		if desc {
-			dir, agg = "DESC", "max"
-		}
 		switch key {
 		case "_id":
-			terms = append(terms, "r.id "+dir)
+			terms = append(terms, sortTerm{expr: "r.id", desc: desc})
 			continue
 		case "_lastUpdated":
-			terms = append(terms, "r.last_updated "+dir)
+			terms = append(terms, sortTerm{expr: "r.last_updated", desc: desc})
 			continue
 		}
 		var pids []any
 		kind := ""
 		for _, t := range types {
 			sp := pt.byType[t][key]
-			if sp == nil || !supportedKind(sp) {
-				return "", nil, false, q.bad("_sort", "cannot sort on %q: not a search parameter of %s", key, t)
+			if sp == nil || !supportedKind(sp) || sp.Kind == "composite" {
+				return nil, q.bad("_sort", "cannot sort on %q: not a search parameter of %s", key, t)
 			}
 			pids, kind = append(pids, sp.PID), sp.Kind
+		}
+		agg := "min"
+		if desc {
+			agg = "max"
 		}
 		col := map[string]string{"string": "norm", "token": "coalesce(code, text)", "date": "low", "number": "value",
 			"quantity": "value", "uri": "uri", "reference": "target_type || '/' || target_id"}[kind]
@@ -46,10 +54,49 @@ func (q *query) sort(types []string, spec string) (order string, args []any, sor
 		}
 		in := strings.TrimSuffix(strings.Repeat("?,", len(pids)), ",")
 		sub := "(SELECT " + agg + "(" + col + ") FROM " + kindTable[kind] + " WHERE rid = r.rid AND pid IN (" + in + "))"
-		terms = append(terms, sub+" IS NULL", sub+" "+dir)
-		args = append(append(args, pids...), pids...)
+		terms = append(terms, sortTerm{expr: sub + " IS NULL", args: pids}, sortTerm{expr: sub, args: pids, desc: desc})
 	}
-	return strings.Join(terms, ", ") + ", r.rid", args, true, nil
+	return terms, nil
+}
+
+func orderBy(terms []sortTerm) (string, []any) {
+	var parts []string
+	var args []any
+	for _, t := range terms {
+		dir := " ASC"
+		if t.desc {
+			dir = " DESC"
+		}
+		parts = append(parts, t.expr+dir)
+		args = append(args, t.args...)
+	}
+	return strings.Join(append(parts, "r.rid"), ", "), args
+}
+
+// after is the keyset condition "comes after (last values, last rid)" in the order of
+// terms: (t0 > v0) OR (t0 IS v0 AND t1 > v1) OR ... OR (all equal AND r.rid > rid).
+// A NULL last value has nothing after it within its term (NULLs sort last).
+func after(terms []sortTerm, last []any, rid int64) (string, []any) {
+	var ors []string
+	var args []any
+	var eqs []string
+	var eqArgs []any
+	for i, t := range terms {
+		if last[i] != nil {
+			op := " > ?"
+			if t.desc {
+				op = " < ?"
+			}
+			cond := strings.Join(append(slices.Clone(eqs), t.expr+op), " AND ")
+			ors = append(ors, "("+cond+")")
+			args = append(append(append(args, eqArgs...), t.args...), last[i])
+		}
+		eqs = append(eqs, t.expr+" IS ?")
+		eqArgs = append(append(eqArgs, t.args...), last[i])
+	}
+	ors = append(ors, "("+strings.Join(append(eqs, "r.rid > ?"), " AND ")+")")
+	args = append(append(args, eqArgs...), rid)
+	return "(" + strings.Join(ors, " OR ") + ")", args
 }
 
 // includes loads _include and _revinclude targets of the matched page (and, with

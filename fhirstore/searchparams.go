@@ -134,14 +134,13 @@ func (s *Store) assignPIDs(ctx context.Context) error {
 			}
 			return nil
 		}
-		var mismatch int
-		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM search_param sp WHERE NOT EXISTS (
-			SELECT 1 FROM json_each(?) j WHERE j.value ->> 0 = sp.pid AND j.value ->> 1 = sp.type AND j.value ->> 2 = sp.code)`,
-			pt.idsJSON).Scan(&mismatch)
+		var stored string
+		err := tx.QueryRowContext(ctx, `SELECT json_group_array(json_array(pid, type, code))
+			FROM (SELECT pid, type, code FROM search_param ORDER BY pid)`).Scan(&stored)
 		if err != nil {
 			return err
 		}
-		if mismatch > 0 || n != len(pt.ordered) {
+		if stored != pt.idsJSON {
 			return fmt.Errorf("this database was indexed with other search parameter definitions: run fhirbox reindex")
 		}
 		return nil
