@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"fhirbox/fhirstore"
+	"fhirbox/seed"
 	"fhirbox/server"
 )
 
@@ -22,6 +23,10 @@ type Config struct {
 	BaseURL      string // public FHIR base; derived from the listener when empty
 	MaxBodyBytes int64
 	Logger       *slog.Logger
+	// NoSeed starts with an empty store instead of the demo population.
+	NoSeed bool
+	// SeedPatients is the size of the demo population loaded into an empty store.
+	SeedPatients int
 }
 
 // App is the whole program: store, HTTP server and listener. Tests start it on :0 with a
@@ -47,6 +52,12 @@ func (a *App) Start(ctx context.Context) error {
 	a.Store, err = fhirstore.Open(ctx, fhirstore.Options{Path: c.DB, Memory: c.Memory, Logger: c.Logger})
 	if err != nil {
 		return err
+	}
+	if !c.NoSeed {
+		if err := a.seedIfEmpty(ctx); err != nil {
+			a.Store.Close()
+			return err
+		}
 	}
 	if a.ln, err = net.Listen("tcp", c.Addr); err != nil {
 		a.Store.Close()
@@ -105,4 +116,24 @@ func (a *App) Close(ctx context.Context) error {
 		errs = append(errs, a.Store.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// seedIfEmpty loads the demo population into a store that has never held a resource, so
+// `go run .` opens onto a believable EHR.
+func (a *App) seedIfEmpty(ctx context.Context) error {
+	counts, err := a.Store.Counts(ctx)
+	if err != nil || len(counts) > 0 {
+		return err
+	}
+	n := a.Config.SeedPatients
+	if n <= 0 {
+		n = seed.DefaultPatients
+	}
+	start := time.Now()
+	total, err := loadSeed(ctx, a.Store, n, 1, nil)
+	if err != nil {
+		return fmt.Errorf("seeding the demo population: %w", err)
+	}
+	a.Config.Logger.Info("seeded the demo population", "patients", n, "resources", total, "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }

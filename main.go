@@ -32,6 +32,7 @@ Usage:
   fhirbox import [flags] PATH... load transaction/batch Bundles and NDJSON files or folders
   fhirbox export [--type T,...] DIR  write one NDJSON file per resource type
   fhirbox seed [--patients N] [--seed S]  add a synthetic population (deterministic)
+  fhirbox reset                  delete the database and load the default demo population
 
 Flags (each has a FHIRBOX_* environment equivalent, e.g. FHIRBOX_ADDR):
 `
@@ -39,7 +40,7 @@ Flags (each has a FHIRBOX_* environment equivalent, e.g. FHIRBOX_ADDR):
 // globalFlags are shared by every command.
 type globalFlags struct {
 	addr, db, baseURL, logFormat string
-	memory                       bool
+	memory, noSeed               bool
 	maxBody                      int64
 }
 
@@ -50,6 +51,7 @@ func newFlagSet(name string, g *globalFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&g.db, "db", env("DB", "fhirbox.db"), "SQLite database file")
 	fs.StringVar(&g.baseURL, "base-url", env("BASE_URL", ""), "public FHIR base URL (default http://localhost:PORT/fhir)")
 	fs.BoolVar(&g.memory, "memory", envBool("MEMORY"), "use a throwaway store, deleted on exit")
+	fs.BoolVar(&g.noSeed, "no-seed", envBool("NO_SEED"), "start with an empty store instead of the demo population")
 	fs.StringVar(&g.logFormat, "log-format", env("LOG_FORMAT", ""), "log format: text or json (default text on a terminal, json otherwise)")
 	fs.Int64Var(&g.maxBody, "max-body", envInt("MAX_BODY", 16<<20), "largest accepted request body in bytes")
 	fs.Usage = func() {
@@ -120,6 +122,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return seedCmd(ctx, g, *patients, *seedNum, stdout, stderr)
+	case "reset":
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		return resetCmd(ctx, g, stdout, stderr)
 	case "help", "-h", "--help":
 		fs.Usage()
 		return nil
@@ -132,7 +139,7 @@ func serve(ctx context.Context, g globalFlags, stdout, stderr io.Writer) error {
 	log := newLogger(g.logFormat, stderr)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	app := &App{Config: Config{Addr: g.addr, DB: g.db, Memory: g.memory, BaseURL: g.baseURL, MaxBodyBytes: g.maxBody, Logger: log}}
+	app := &App{Config: Config{Addr: g.addr, DB: g.db, Memory: g.memory, BaseURL: g.baseURL, MaxBodyBytes: g.maxBody, Logger: log, NoSeed: g.noSeed}}
 	if err := app.Start(ctx); err != nil {
 		return err
 	}

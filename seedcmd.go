@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"fhirbox/fhirstore"
@@ -70,4 +71,18 @@ func seedCmd(ctx context.Context, g globalFlags, patients int, seedNum int64, st
 	el := time.Since(start)
 	fmt.Fprintf(stdout, "seeded %d patients: %d resources in %s (%.0f resources/s)\n", patients, n, el.Round(time.Millisecond), float64(n)/el.Seconds())
 	return nil
+}
+
+// resetCmd restores the default state: the database file is removed and rebuilt with the
+// demo population.
+func resetCmd(ctx context.Context, g globalFlags, stdout, stderr io.Writer) error {
+	if g.memory {
+		return fmt.Errorf("reset works on a database file; --memory stores start fresh anyway")
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(g.db + suffix); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	return seedCmd(ctx, g, seed.DefaultPatients, 1, stdout, stderr)
 }
