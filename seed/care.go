@@ -63,6 +63,7 @@ func (pb *patientBuilder) allergies() error {
 		ai := allergyIntolerance{
 			ResourceType:       "AllergyIntolerance",
 			ID:                 id,
+			Meta:               metaAllergy,
 			ClinicalStatus:     allergyActive,
 			VerificationStatus: ver,
 			Type:               "allergy",
@@ -95,6 +96,7 @@ func (pb *patientBuilder) care() error {
 	ct := careTeam{
 		ResourceType: "CareTeam",
 		ID:           ctID,
+		Meta:         metaCareTeam,
 		Status:       "active",
 		Name:         "Primary care team for " + pb.name,
 		Subject:      pb.subj,
@@ -151,6 +153,7 @@ func (pb *patientBuilder) care() error {
 	cp := carePlan{
 		ResourceType: "CarePlan",
 		ID:           cpID,
+		Meta:         metaCarePlan,
 		Text:         narrative{Status: "generated", Div: div.String()},
 		Status:       "active",
 		Intent:       "plan",

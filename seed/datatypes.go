@@ -143,3 +143,32 @@ type narrative struct {
 type annotation struct {
 	Text string `json:"text"`
 }
+
+// meta carries only profile claims: versionId and lastUpdated belong to the server, which
+// sets them on load (and keeps the profiles).
+type meta struct {
+	Profile []string `json:"profile"`
+}
+
+// usCore is the base of the US Core (6.1) profile URLs the generated resources aim at.
+const usCore = "http://hl7.org/fhir/us/core/StructureDefinition/"
+
+func profile(name string) *meta { return &meta{Profile: []string{usCore + name}} }
+
+// One shared *meta per profile: the encoder only reads them.
+var (
+	metaOrganization = profile("us-core-organization")
+	metaLocation     = profile("us-core-location")
+	metaPractitioner = profile("us-core-practitioner")
+	metaPatient      = profile("us-core-patient")
+	metaEncounter    = profile("us-core-encounter")
+	metaCondition    = profile("us-core-condition-problems-health-concerns")
+	metaLabObs       = profile("us-core-observation-lab")
+	metaLabReport    = profile("us-core-diagnosticreport-lab")
+	metaMedRequest   = profile("us-core-medicationrequest")
+	metaAllergy      = profile("us-core-allergyintolerance")
+	metaImmunization = profile("us-core-immunization")
+	metaProcedure    = profile("us-core-procedure")
+	metaCareTeam     = profile("us-core-careteam")
+	metaCarePlan     = profile("us-core-careplan")
+)

@@ -24,6 +24,7 @@ func (pb *patientBuilder) encounter(i int) error {
 	res := encounter{
 		ResourceType: "Encounter",
 		ID:           e.id,
+		Meta:         metaEncounter,
 		Identifier:   []identifier{{Use: "official", System: "http://fhirbox.local/encounter", Value: e.id}},
 		Status:       "finished",
 		Class:        classAMB,
@@ -54,6 +55,7 @@ func (pb *patientBuilder) encounter(i int) error {
 		cr := condition{
 			ResourceType:       "Condition",
 			ID:                 c.id,
+			Meta:               metaCondition,
 			ClinicalStatus:     condActive,
 			VerificationStatus: condConfirmed,
 			Category:           catProblemList,
@@ -92,6 +94,7 @@ func (pb *patientBuilder) vitalObs(v *vitalDef, encRef *reference, at string, q 
 	return observation{
 		ResourceType:      "Observation",
 		ID:                pb.next("obs"),
+		Meta:              v.Meta,
 		Status:            "final",
 		Category:          catVitals,
 		Code:              codeableConcept{Coding: []coding{{System: sysLOINC, Code: v.LOINC, Display: v.Display}}, Text: v.Text},
@@ -140,7 +143,7 @@ func (pb *patientBuilder) vitals(i int, encRef *reference) error {
 		pb.vitalObs(&vitalHeight, encRef, at, ucum(h, 1, vitalHeight.Unit, vitalHeight.UCUM)),
 		pb.vitalObs(&vitalBMI, encRef, at, ucum(bmi, 1, vitalBMI.Unit, vitalBMI.UCUM)),
 		pb.vitalObs(&vitalSpO2, encRef, at, ucum(spo2, 0, vitalSpO2.Unit, vitalSpO2.UCUM)),
-		pb.vitalObs(&vitalDef{LOINC: bpPanelLOINC, Display: bpPanelDisplay, Text: "Blood pressure"}, encRef, at, nil),
+		pb.vitalObs(&vitalDef{LOINC: bpPanelLOINC, Display: bpPanelDisplay, Text: "Blood pressure", Meta: metaBloodPressure}, encRef, at, nil),
 	}
 	// US Core pulse oximetry carries both codes.
 	obs[6].Code.Coding = append(obs[6].Code.Coding, coding{System: sysLOINC, Code: spo2AltLOINC, Display: spo2AltDisplay})

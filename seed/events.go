@@ -1,6 +1,7 @@
 package seed
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -14,13 +15,13 @@ var (
 // prescriptions emits the MedicationRequests written at encounter i.
 func (pb *patientBuilder) prescriptions(i int, encRef *reference) error {
 	for _, c := range pb.conds {
-		if c.def.Med != nil && c.enc == i {
-			if err := pb.prescribe(i, c, c.def.Med, encRef); err != nil {
+		if k := slices.Index(c.rx, i); k >= 0 {
+			if err := pb.prescribe(i, c, c.def.Med, k == len(c.rx)-1, encRef); err != nil {
 				return err
 			}
 		}
-		if c.med2Enc > 0 && c.med2Enc == i {
-			if err := pb.prescribe(i, c, medSecondLineHTN, encRef); err != nil {
+		if k := slices.Index(c.rx2, i); k >= 0 {
+			if err := pb.prescribe(i, c, medSecondLineHTN, k == len(c.rx2)-1, encRef); err != nil {
 				return err
 			}
 		}
@@ -28,7 +29,9 @@ func (pb *patientBuilder) prescriptions(i int, encRef *reference) error {
 	return nil
 }
 
-func (pb *patientBuilder) prescribe(i int, c *condPlan, m *medication, encRef *reference) error {
+// prescribe writes a MedicationRequest; latest says whether it is the newest for this
+// drug (the one still active: renewals complete the earlier ones).
+func (pb *patientBuilder) prescribe(i int, c *condPlan, m *medication, latest bool, encRef *reference) error {
 	e := pb.encs[i]
 	id := pb.next("medrx")
 	d := dosage{
@@ -43,12 +46,13 @@ func (pb *patientBuilder) prescribe(i int, c *condPlan, m *medication, encRef *r
 		d.Route = routeInhaled
 	}
 	status := "active"
-	if !c.abated.IsZero() {
+	if !c.abated.IsZero() || !latest {
 		status = "completed"
 	}
 	mr := medicationRequest{
 		ResourceType:              "MedicationRequest",
 		ID:                        id,
+		Meta:                      metaMedRequest,
 		Status:                    status,
 		Intent:                    "order",
 		Category:                  catCommunity,
@@ -90,6 +94,7 @@ func (pb *patientBuilder) immunizations(i int, encRef *reference) error {
 		im := immunization{
 			ResourceType:       "Immunization",
 			ID:                 id,
+			Meta:               metaImmunization,
 			Status:             "completed",
 			VaccineCode:        cc(sysCVX, v.CVX, v.Display),
 			Patient:            pb.subj,
@@ -118,6 +123,7 @@ func (pb *patientBuilder) procedures(i int, encRef *reference) error {
 		pr := procedure{
 			ResourceType:      "Procedure",
 			ID:                id,
+			Meta:              metaProcedure,
 			Status:            "completed",
 			Code:              cc(sysSNOMED, p.SNOMED, p.Display),
 			Subject:           pb.subj,

@@ -18,9 +18,9 @@ func Generate(opts Options, emit func(Resource) error) error {
 	if opts.Patients < 0 {
 		return fmt.Errorf("seed: negative patient count %d", opts.Patients)
 	}
-	now := opts.Now
+	now := opts.Start
 	if now.IsZero() {
-		now = DefaultNow
+		now = DefaultStart
 	}
 	now = now.UTC()
 	g := &generator{seed: opts.Seed, now: now, emit: emit}

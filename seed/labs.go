@@ -49,18 +49,19 @@ type vitalDef struct {
 	LOINC, Display, Text string
 	Unit, UCUM           string
 	Places               int
+	Meta                 *meta // the US Core vital-sign profile it claims
 }
 
 var (
-	vitalHeartRate = vitalDef{"8867-4", "Heart rate", "Heart rate", "beats/minute", "/min", 0}
-	vitalResp      = vitalDef{"9279-1", "Respiratory rate", "Respiratory rate", "breaths/minute", "/min", 0}
-	vitalTemp      = vitalDef{"8310-5", "Body temperature", "Body temperature", "Cel", "Cel", 1}
-	vitalWeight    = vitalDef{"29463-7", "Body weight", "Body weight", "kg", "kg", 1}
-	vitalHeight    = vitalDef{"8302-2", "Body height", "Body height", "cm", "cm", 1}
-	vitalBMI       = vitalDef{"39156-5", "Body mass index (BMI) [Ratio]", "BMI", "kg/m2", "kg/m2", 1}
-	vitalSpO2      = vitalDef{"59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry", "Oxygen saturation", "%", "%", 0}
-	vitalSystolic  = vitalDef{"8480-6", "Systolic blood pressure", "Systolic blood pressure", "mm[Hg]", "mm[Hg]", 0}
-	vitalDiastolic = vitalDef{"8462-4", "Diastolic blood pressure", "Diastolic blood pressure", "mm[Hg]", "mm[Hg]", 0}
+	vitalHeartRate = vitalDef{"8867-4", "Heart rate", "Heart rate", "beats/minute", "/min", 0, profile("us-core-heart-rate")}
+	vitalResp      = vitalDef{"9279-1", "Respiratory rate", "Respiratory rate", "breaths/minute", "/min", 0, profile("us-core-respiratory-rate")}
+	vitalTemp      = vitalDef{"8310-5", "Body temperature", "Body temperature", "Cel", "Cel", 1, profile("us-core-body-temperature")}
+	vitalWeight    = vitalDef{"29463-7", "Body weight", "Body weight", "kg", "kg", 1, profile("us-core-body-weight")}
+	vitalHeight    = vitalDef{"8302-2", "Body height", "Body height", "cm", "cm", 1, profile("us-core-body-height")}
+	vitalBMI       = vitalDef{"39156-5", "Body mass index (BMI) [Ratio]", "BMI", "kg/m2", "kg/m2", 1, profile("us-core-bmi")}
+	vitalSpO2      = vitalDef{"59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry", "Oxygen saturation", "%", "%", 0, profile("us-core-pulse-oximetry")}
+	vitalSystolic  = vitalDef{"8480-6", "Systolic blood pressure", "Systolic blood pressure", "mm[Hg]", "mm[Hg]", 0, nil}
+	vitalDiastolic = vitalDef{"8462-4", "Diastolic blood pressure", "Diastolic blood pressure", "mm[Hg]", "mm[Hg]", 0, nil}
 )
 
 const (
@@ -69,3 +70,5 @@ const (
 	spo2AltLOINC   = "2708-6"
 	spo2AltDisplay = "Oxygen saturation in Arterial blood"
 )
+
+var metaBloodPressure = profile("us-core-blood-pressure")

@@ -60,6 +60,7 @@ func (pb *patientBuilder) panel(i int, p *labPanel, encRef *reference) error {
 		o := observation{
 			ResourceType:      "Observation",
 			ID:                id,
+			Meta:              metaLabObs,
 			Status:            "final",
 			Category:          catLab,
 			Code:              cc(sysLOINC, a.LOINC, a.Display),
@@ -81,6 +82,7 @@ func (pb *patientBuilder) panel(i int, p *labPanel, encRef *reference) error {
 	dr := diagnosticReport{
 		ResourceType:      "DiagnosticReport",
 		ID:                id,
+		Meta:              metaLabReport,
 		Status:            "final",
 		Category:          catDRLab,
 		Code:              cc(sysLOINC, p.LOINC, p.Display),

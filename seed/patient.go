@@ -47,9 +47,11 @@ type condPlan struct {
 	enc     int // index of the diagnosing encounter
 	onset   time.Time
 	abated  time.Time
-	medID   string
-	med2ID  string
-	med2Enc int
+	med2Enc int // encounter adding the second-line drug (0 for none)
+
+	// Encounters writing a prescription for the condition's drug and for the
+	// second-line drug: the first, then a renewal at the first visit a year or more on.
+	rx, rx2 []int
 }
 
 type encPlan struct {
@@ -168,6 +170,7 @@ func (pb *patientBuilder) patient() error {
 	res := patient{
 		ResourceType: "Patient",
 		ID:           pb.id,
+		Meta:         metaPatient,
 		Extension: []extension{
 			{URL: extRace, Extension: []extension{
 				{URL: "ombCategory", ValueCoding: &coding{System: sysOMBRace, Code: race.Code, Display: race.Display}},

@@ -98,6 +98,14 @@ func (pb *patientBuilder) plan() {
 			c.med2Enc = between(r, e+1, n-1)
 		}
 	}
+	for _, c := range pb.conds {
+		if c.def.Med != nil {
+			c.rx = pb.renewals(c.enc)
+		}
+		if c.med2Enc > 0 {
+			c.rx2 = pb.renewals(c.med2Enc)
+		}
+	}
 	for i, e := range pb.encs {
 		if i > 0 && e.reason == nil && pb.chronicBefore(i) {
 			e.typ = encounterTypes[2]
@@ -126,6 +134,20 @@ func (pb *patientBuilder) plan() {
 	if pb.has("38341003") {
 		pb.sys, pb.dia = normal(r, 146, 6), normal(r, 91, 4)
 	}
+}
+
+// renewals returns encounter first and each later encounter at least 330 days after the
+// previous prescription: long-term drugs are renewed about once a year, at a visit.
+func (pb *patientBuilder) renewals(first int) []int {
+	out := []int{first}
+	last := pb.encs[first].start
+	for i := first + 1; i < len(pb.encs); i++ {
+		if pb.encs[i].start.Sub(last) >= 330*24*time.Hour {
+			out = append(out, i)
+			last = pb.encs[i].start
+		}
+	}
+	return out
 }
 
 func comparePtrIndex(a, b *conditionDef) int {

@@ -6,6 +6,7 @@ package seed
 type organization struct {
 	ResourceType string            `json:"resourceType"`
 	ID           string            `json:"id"`
+	Meta         *meta             `json:"meta,omitempty"`
 	Identifier   []identifier      `json:"identifier,omitempty"`
 	Active       bool              `json:"active"`
 	Type         []codeableConcept `json:"type,omitempty"`
@@ -17,6 +18,7 @@ type organization struct {
 type location struct {
 	ResourceType         string            `json:"resourceType"`
 	ID                   string            `json:"id"`
+	Meta                 *meta             `json:"meta,omitempty"`
 	Status               string            `json:"status"`
 	Name                 string            `json:"name"`
 	Mode                 string            `json:"mode,omitempty"`
@@ -34,6 +36,7 @@ type qualification struct {
 type practitioner struct {
 	ResourceType  string          `json:"resourceType"`
 	ID            string          `json:"id"`
+	Meta          *meta           `json:"meta,omitempty"`
 	Identifier    []identifier    `json:"identifier,omitempty"`
 	Active        bool            `json:"active"`
 	Name          []humanName     `json:"name"`
@@ -51,6 +54,7 @@ type patientCommunication struct {
 type patient struct {
 	ResourceType         string                 `json:"resourceType"`
 	ID                   string                 `json:"id"`
+	Meta                 *meta                  `json:"meta,omitempty"`
 	Extension            []extension            `json:"extension,omitempty"`
 	Identifier           []identifier           `json:"identifier,omitempty"`
 	Active               bool                   `json:"active"`
@@ -78,6 +82,7 @@ type encounterLocation struct {
 type encounter struct {
 	ResourceType    string                 `json:"resourceType"`
 	ID              string                 `json:"id"`
+	Meta            *meta                  `json:"meta,omitempty"`
 	Identifier      []identifier           `json:"identifier,omitempty"`
 	Status          string                 `json:"status"`
 	Class           coding                 `json:"class"`
@@ -93,6 +98,7 @@ type encounter struct {
 type condition struct {
 	ResourceType       string            `json:"resourceType"`
 	ID                 string            `json:"id"`
+	Meta               *meta             `json:"meta,omitempty"`
 	ClinicalStatus     codeableConcept   `json:"clinicalStatus"`
 	VerificationStatus codeableConcept   `json:"verificationStatus"`
 	Category           []codeableConcept `json:"category"`
@@ -119,6 +125,7 @@ type obsComponent struct {
 type observation struct {
 	ResourceType      string            `json:"resourceType"`
 	ID                string            `json:"id"`
+	Meta              *meta             `json:"meta,omitempty"`
 	Status            string            `json:"status"`
 	Category          []codeableConcept `json:"category"`
 	Code              codeableConcept   `json:"code"`
@@ -136,6 +143,7 @@ type observation struct {
 type diagnosticReport struct {
 	ResourceType      string            `json:"resourceType"`
 	ID                string            `json:"id"`
+	Meta              *meta             `json:"meta,omitempty"`
 	Status            string            `json:"status"`
 	Category          []codeableConcept `json:"category"`
 	Code              codeableConcept   `json:"code"`
@@ -168,6 +176,7 @@ type dosage struct {
 type medicationRequest struct {
 	ResourceType              string            `json:"resourceType"`
 	ID                        string            `json:"id"`
+	Meta                      *meta             `json:"meta,omitempty"`
 	Status                    string            `json:"status"`
 	Intent                    string            `json:"intent"`
 	Category                  []codeableConcept `json:"category,omitempty"`
@@ -188,6 +197,7 @@ type allergyReaction struct {
 type allergyIntolerance struct {
 	ResourceType       string            `json:"resourceType"`
 	ID                 string            `json:"id"`
+	Meta               *meta             `json:"meta,omitempty"`
 	ClinicalStatus     codeableConcept   `json:"clinicalStatus"`
 	VerificationStatus codeableConcept   `json:"verificationStatus"`
 	Type               string            `json:"type"`
@@ -203,6 +213,7 @@ type allergyIntolerance struct {
 type immunization struct {
 	ResourceType       string          `json:"resourceType"`
 	ID                 string          `json:"id"`
+	Meta               *meta           `json:"meta,omitempty"`
 	Status             string          `json:"status"`
 	VaccineCode        codeableConcept `json:"vaccineCode"`
 	Patient            reference       `json:"patient"`
@@ -215,6 +226,7 @@ type immunization struct {
 type procedure struct {
 	ResourceType      string          `json:"resourceType"`
 	ID                string          `json:"id"`
+	Meta              *meta           `json:"meta,omitempty"`
 	Status            string          `json:"status"`
 	Code              codeableConcept `json:"code"`
 	Subject           reference       `json:"subject"`
@@ -232,6 +244,7 @@ type careTeamParticipant struct {
 type careTeam struct {
 	ResourceType         string                `json:"resourceType"`
 	ID                   string                `json:"id"`
+	Meta                 *meta                 `json:"meta,omitempty"`
 	Status               string                `json:"status"`
 	Name                 string                `json:"name,omitempty"`
 	Subject              reference             `json:"subject"`
@@ -252,6 +265,7 @@ type carePlanActivity struct {
 type carePlan struct {
 	ResourceType string             `json:"resourceType"`
 	ID           string             `json:"id"`
+	Meta         *meta              `json:"meta,omitempty"`
 	Text         narrative          `json:"text"`
 	Status       string             `json:"status"`
 	Intent       string             `json:"intent"`

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -45,10 +46,10 @@ func TestDeterministic(t *testing.T) {
 	if digest(a) == digest(c) {
 		t.Fatal("different seeds gave identical output")
 	}
-	// Zero Now means DefaultNow, not the clock.
-	d := collect(t, Options{Patients: 25, Seed: 42, Now: DefaultNow})
+	// Zero Start means DefaultStart, not the clock.
+	d := collect(t, Options{Patients: 25, Seed: 42, Start: DefaultStart})
 	if digest(a) != digest(d) {
-		t.Fatal("zero Now differs from DefaultNow")
+		t.Fatal("zero Start differs from DefaultStart")
 	}
 	// A patient does not depend on how many come after it.
 	small := collect(t, Options{Patients: 3, Seed: 42})
@@ -79,7 +80,7 @@ func walkRefs(v any, fn func(string)) {
 
 func TestResourcesValid(t *testing.T) {
 	now := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
-	rs := collect(t, Options{Patients: 40, Seed: 7, Now: now})
+	rs := collect(t, Options{Patients: 40, Seed: 7, Start: now})
 	seen := map[string]bool{}
 	for _, r := range rs {
 		key := r.Type + "/" + r.ID
@@ -99,8 +100,11 @@ func TestResourcesValid(t *testing.T) {
 		if err := dec.Decode(&m); err != nil {
 			t.Fatalf("%s: %v", key, err)
 		}
-		if _, ok := m["meta"]; ok {
-			t.Errorf("%s has meta", key)
+		// meta carries a US Core profile and nothing the server owns.
+		if meta, _ := m["meta"].(map[string]any); len(meta) != 1 {
+			t.Errorf("%s: meta %v, want only profile", key, m["meta"])
+		} else if ps, _ := meta["profile"].([]any); len(ps) != 1 || !strings.HasPrefix(ps[0].(string), usCore+"us-core-") {
+			t.Errorf("%s: meta.profile %v", key, meta["profile"])
 		}
 		if issues := r4.Validate(m); len(issues) > 0 {
 			t.Errorf("%s: %d validation issues, first: %+v", key, len(issues), issues[0])
@@ -248,21 +252,35 @@ func TestDemoFixtures(t *testing.T) {
 }
 
 func TestDemoClients(t *testing.T) {
-	cs := DemoClients("http://localhost:8080/")
 	by := map[string]DemoClient{}
-	for _, c := range cs {
+	for _, c := range DemoClients() {
 		by[c.ID] = c
 	}
-	s := by["sample-app"]
-	if !s.Public || s.Secret != "" || s.AuthMethod != "none" || len(s.RedirectURIs) == 0 || s.RedirectURIs[0] != "http://localhost:8080/app/callback.html" {
+	s := by[SampleAppClientID]
+	if !s.Public || s.Secret != "" || s.AuthMethod != "none" || !slices.Contains(s.GrantTypes, "authorization_code") {
 		t.Errorf("sample-app: %+v", s)
 	}
-	c := by["confidential-app"]
+	if got := s.RedirectURIs("http://localhost:8080/"); !slices.Equal(got, []string{"http://localhost:8080/app/callback.html"}) {
+		t.Errorf("sample-app redirect URIs %v", got)
+	}
+	if got := s.LaunchURL("https://ehr.example:9443"); got != "https://ehr.example:9443/app/launch.html" {
+		t.Errorf("sample-app launch URL %q", got)
+	}
+	for _, sc := range []string{"openid", "fhirUser", "launch", "launch/patient", "patient/*.rs"} {
+		if !slices.Contains(strings.Fields(s.Scope), sc) {
+			t.Errorf("sample-app scope lacks %s", sc)
+		}
+	}
+	c := by[ConfidentialAppClientID]
 	if c.Public || c.Secret != "secret" || c.AuthMethod != "client_secret_basic" {
 		t.Errorf("confidential-app: %+v", c)
 	}
-	b := by["backend-service"]
-	if b.Public || b.AuthMethod != "private_key_jwt" || b.Scope != "system/*.rs" || len(b.GrantTypes) != 1 || b.GrantTypes[0] != "client_credentials" {
+	if got := c.RedirectURIs("http://localhost:8080"); len(got) == 0 || got[0] != "http://localhost:3000/callback" {
+		t.Errorf("confidential-app redirect URIs %v", got)
+	}
+	b := by[BackendServiceClientID]
+	if b.Public || b.AuthMethod != "private_key_jwt" || b.SigningAlg != "ES384" || b.Scope != "system/*.rs" ||
+		!slices.Equal(b.GrantTypes, []string{"client_credentials"}) || len(b.Redirects) != 0 {
 		t.Errorf("backend-service: %+v", b)
 	}
 }
@@ -296,4 +314,71 @@ func BenchmarkGenerate(b *testing.B) {
 	}
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "resources/s")
 	b.ReportMetric(float64(total)/float64(b.N)/patients, "resources/patient")
+}
+
+// TestClinicalCoherence checks that chronic conditions drive treatment: every diagnosed
+// condition with a drug has exactly one active prescription for it (older ones are
+// completed renewals), each citing the condition, and diabetics get HbA1c panels.
+func TestClinicalCoherence(t *testing.T) {
+	rs := collect(t, Options{Patients: 60, Seed: 11})
+	type rx struct {
+		Status                    string
+		MedicationCodeableConcept struct{ Coding []struct{ Code string } }
+		ReasonReference           []struct{ Reference string }
+	}
+	active := map[string]int{} // condition + drug -> active prescriptions
+	conds := map[string]string{}
+	a1c := map[string]bool{}
+	for _, r := range rs {
+		switch r.Type {
+		case "Condition":
+			var c struct {
+				Code    struct{ Coding []struct{ Code string } }
+				Subject struct{ Reference string }
+			}
+			json.Unmarshal(r.JSON, &c)
+			conds["Condition/"+r.ID] = c.Code.Coding[0].Code
+		case "MedicationRequest":
+			var m rx
+			json.Unmarshal(r.JSON, &m)
+			if len(m.ReasonReference) != 1 || conds[m.ReasonReference[0].Reference] == "" {
+				t.Fatalf("%s: reason %v is not an earlier Condition", r.ID, m.ReasonReference)
+			}
+			key := m.ReasonReference[0].Reference + " " + m.MedicationCodeableConcept.Coding[0].Code
+			if m.Status == "active" {
+				active[key]++
+			} else if _, ok := active[key]; !ok {
+				active[key] = 0
+			}
+		case "Observation":
+			if bytes.Contains(r.JSON, []byte(`"code":"4548-4"`)) {
+				var o struct{ Subject struct{ Reference string } }
+				json.Unmarshal(r.JSON, &o)
+				a1c[o.Subject.Reference] = true
+			}
+		}
+	}
+	for k, n := range active {
+		if n != 1 {
+			t.Errorf("%s: %d active prescriptions, want 1", k, n)
+		}
+	}
+	hasDrug := map[string]bool{}
+	for k := range active {
+		hasDrug[strings.Fields(k)[0]] = true
+	}
+	for id, code := range conds {
+		if code == "38341003" && !hasDrug[id] {
+			t.Errorf("hypertension %s is untreated", id)
+		}
+	}
+	for _, r := range rs {
+		if r.Type == "Condition" && bytes.Contains(r.JSON, []byte(`"code":"44054006"`)) {
+			var c struct{ Subject struct{ Reference string } }
+			json.Unmarshal(r.JSON, &c)
+			if !a1c[c.Subject.Reference] {
+				t.Errorf("diabetic %s has no HbA1c", c.Subject.Reference)
+			}
+		}
+	}
 }

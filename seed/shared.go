@@ -25,6 +25,7 @@ func (g *generator) shared(patients int) error {
 		res := organization{
 			ResourceType: "Organization",
 			ID:           o.ID,
+			Meta:         metaOrganization,
 			Identifier:   []identifier{{System: sysNPI, Value: "19" + digits(r, 8)}},
 			Active:       true,
 			Type:         []codeableConcept{ccNoText(sysOrgType, "prov", "Healthcare Provider")},
@@ -53,6 +54,7 @@ func (g *generator) shared(patients int) error {
 		res := location{
 			ResourceType: "Location",
 			ID:           id,
+			Meta:         metaLocation,
 			Status:       "active",
 			Name:         org.Name + " - " + kind,
 			Mode:         "instance",
@@ -100,6 +102,7 @@ func (g *generator) shared(patients int) error {
 		res := practitioner{
 			ResourceType: "Practitioner",
 			ID:           id,
+			Meta:         metaPractitioner,
 			Identifier:   []identifier{{System: sysNPI, Value: fmt.Sprintf("99%08d", i)}},
 			Active:       true,
 			Name: []humanName{{

@@ -6,7 +6,13 @@
 // The same Options always produce the same resources, byte for byte: every random
 // choice comes from a math/rand/v2 PCG stream seeded from Options.Seed (one stream for the
 // shared resources, one per patient, so patient N is the same whatever the population
-// size). Resources carry no meta; the server sets it on load.
+// size). Nothing depends on the clock: Options.Start stands for "now". Resources carry
+// meta.profile (the US Core profile each aims at) and no other meta: the server sets
+// versionId and lastUpdated on load.
+//
+// Besides the data: DemoUsers and DemoClients describe the demo logins and SMART clients
+// to register, NewBackendKey makes the backend-service client's key pair, and SampleApp
+// is the sample SMART app the server mounts at /app/.
 package seed
 
 import (
@@ -28,13 +34,14 @@ type Options struct {
 	Patients int
 	// Seed selects the population; the same seed gives the same resources.
 	Seed int64
-	// Now is the reference date: every clinical date lies before it. The zero value
-	// means DefaultNow, so that output does not depend on the clock.
-	Now time.Time
+	// Start is the fixed reference "now": every clinical date lies before it, and
+	// ages are counted to it. The zero value means DefaultStart, so that output never
+	// depends on the clock.
+	Start time.Time
 }
 
-// DefaultNow is the reference date used when Options.Now is zero.
-var DefaultNow = time.Date(2025, time.January, 1, 0, 0, 0, 0, time.UTC)
+// DefaultStart is the reference date used when Options.Start is zero.
+var DefaultStart = time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
 
 // DefaultPatients is the size of the default demo population.
 const DefaultPatients = 50
@@ -57,9 +64,19 @@ const (
 // DemoPatientIDs lists the fixed patient ids in order (present when Patients >= 3).
 var DemoPatientIDs = []string{DemoPatientID, DemoPatient2ID, DemoPatient3ID}
 
-// DemoPractitionerIDs are the practitioners behind the demo users dr.smith, dr.jones and
-// dr.garcia (always generated, whatever the seed).
-var DemoPractitionerIDs = []string{"prac-0001", "prac-0002", "prac-0003"}
+// Practitioners behind the demo users, always generated whatever the seed or size.
+const (
+	// DemoPractitionerID is "Dr. Alice Smith", user dr.smith, the general practitioner
+	// of DemoPatientID.
+	DemoPractitionerID = "prac-0001"
+	// DemoPractitioner2ID is "Dr. Robert Jones", user dr.jones, GP of DemoPatient2ID.
+	DemoPractitioner2ID = "prac-0002"
+	// DemoPractitioner3ID is "Dr. Maria Garcia", user dr.garcia, GP of DemoPatient3ID.
+	DemoPractitioner3ID = "prac-0003"
+)
+
+// DemoPractitionerIDs lists the demo practitioners in order.
+var DemoPractitionerIDs = []string{DemoPractitionerID, DemoPractitioner2ID, DemoPractitioner3ID}
 
 // Counts of the shared resources.
 const (
