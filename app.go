@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
+	"fhirbox/auth"
 	"fhirbox/fhirstore"
 	"fhirbox/seed"
 	"fhirbox/server"
@@ -27,6 +29,10 @@ type Config struct {
 	NoSeed bool
 	// SeedPatients is the size of the demo population loaded into an empty store.
 	SeedPatients int
+	// Open serves the FHIR API without access tokens (full access).
+	Open bool
+	// TokenFormat is jwt (default) or opaque.
+	TokenFormat string
 }
 
 // App is the whole program: store, HTTP server and listener. Tests start it on :0 with a
@@ -35,7 +41,10 @@ type App struct {
 	Config  Config
 	Store   *fhirstore.Store
 	Server  *server.Server
+	Auth    *auth.Server
 	BaseURL string
+	// Origin is scheme://host:port of the server, AuthURL its authorization server.
+	Origin, AuthURL string
 
 	ln   net.Listener
 	http *http.Server
@@ -67,12 +76,41 @@ func (a *App) Start(ctx context.Context) error {
 	if a.BaseURL == "" {
 		a.BaseURL = "http://" + publicHost(a.ln.Addr()) + "/fhir"
 	}
-	a.Server, err = server.New(server.Config{
+	u, _ := url.Parse(a.BaseURL)
+	a.Origin = u.Scheme + "://" + u.Host
+	a.AuthURL = a.Origin + "/auth"
+	writer, _ := a.Store.DB()
+	a.Auth, err = auth.New(ctx, auth.Config{
+		DB: writer, FHIRBaseURL: a.BaseURL, AuthBaseURL: a.AuthURL, TokenFormat: c.TokenFormat,
+		Logger: c.Logger, Patients: patientDirectory{a.Store},
+	})
+	if err == nil {
+		err = a.ensureDemoAccounts(ctx)
+	}
+	if err != nil {
+		a.ln.Close()
+		a.Store.Close()
+		return err
+	}
+	scfg := server.Config{
 		BaseURL:      a.BaseURL,
 		Store:        a.Store,
 		Logger:       c.Logger,
 		MaxBodyBytes: c.MaxBodyBytes,
-	})
+		Security:     smartSecurity(a.AuthURL),
+		Mounts: []server.Mount{
+			{Path: "/auth/", Prefix: true, Handler: a.Auth.Handler()},
+			{Path: u.Path + "/.well-known/smart-configuration", Handler: http.HandlerFunc(a.Auth.SmartConfiguration)},
+			{Path: u.Path + "/.well-known/openid-configuration", Handler: http.HandlerFunc(a.Auth.OpenIDConfiguration)},
+			{Path: "/app/", Prefix: true, Handler: http.StripPrefix("/app/", http.FileServerFS(seed.SampleApp))},
+		},
+	}
+	if !c.Open {
+		scfg.Tokens = grantResolver{a.Auth}
+	} else {
+		c.Logger.Warn("the FHIR API is open: no access token is needed and every request has full access (--open)")
+	}
+	a.Server, err = server.New(scfg)
 	if err != nil {
 		a.ln.Close()
 		a.Store.Close()
@@ -135,5 +173,56 @@ func (a *App) seedIfEmpty(ctx context.Context) error {
 		return fmt.Errorf("seeding the demo population: %w", err)
 	}
 	a.Config.Logger.Info("seeded the demo population", "patients", n, "resources", total, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// ensureDemoAccounts creates the demo users and clients that do not exist yet. The
+// backend-services client gets a fresh key pair on first start; its private key stays in
+// the database for `fhirbox clients key`.
+func (a *App) ensureDemoAccounts(ctx context.Context) error {
+	users, err := a.Auth.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, u := range users {
+		have[u.Username] = true
+	}
+	for _, u := range seed.DemoUsers() {
+		if have[u.Username] {
+			continue
+		}
+		if err := a.Auth.CreateUser(ctx, auth.User{Username: u.Username, Password: u.Password, Name: u.Name, FHIRUser: u.FHIRUser}); err != nil {
+			return err
+		}
+	}
+	clients, err := a.Auth.ListClients(ctx)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, c := range clients {
+		known[c.ID] = true
+	}
+	for _, c := range seed.DemoClients() {
+		cl := auth.Client{ID: c.ID, Name: c.Name, Secret: c.Secret, Public: c.Public, RedirectURIs: c.RedirectURIs(a.Origin),
+			Scope: c.Scope, GrantTypes: c.GrantTypes, AuthMethod: c.AuthMethod}
+		if c.AuthMethod == "private_key_jwt" {
+			if known[c.ID] {
+				continue // keep its registered key
+			}
+			priv, pub, err := seed.NewBackendKey()
+			if err != nil {
+				return err
+			}
+			if err := a.Store.SetMeta(ctx, "backend_key:"+c.ID, priv); err != nil {
+				return err
+			}
+			cl.JWKS = pub
+		}
+		if err := a.Auth.CreateClient(ctx, cl); err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -34,8 +34,9 @@ type testServer struct {
 // startApp starts fhirbox the way users do and stops it when the test ends.
 func startApp(tb testing.TB, mod func(*Config)) *testServer {
 	tb.Helper()
-	// Scenarios assert exact counts, so they start from an empty store.
-	app := &App{Config: Config{Addr: "127.0.0.1:0", DB: filepath.Join(tb.TempDir(), "fhirbox.db"), NoSeed: true}}
+	// Scenarios assert exact counts, so they start from an empty store; they exercise the
+	// REST core, so the API is open (scope enforcement has its own suite).
+	app := &App{Config: Config{Addr: "127.0.0.1:0", DB: filepath.Join(tb.TempDir(), "fhirbox.db"), NoSeed: true, Open: true}}
 	if mod != nil {
 		mod(&app.Config)
 	}

@@ -40,7 +40,8 @@ Flags (each has a FHIRBOX_* environment equivalent, e.g. FHIRBOX_ADDR):
 // globalFlags are shared by every command.
 type globalFlags struct {
 	addr, db, baseURL, logFormat string
-	memory, noSeed               bool
+	memory, noSeed, open         bool
+	tokenFormat                  string
 	maxBody                      int64
 }
 
@@ -51,6 +52,8 @@ func newFlagSet(name string, g *globalFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&g.db, "db", env("DB", "fhirbox.db"), "SQLite database file")
 	fs.StringVar(&g.baseURL, "base-url", env("BASE_URL", ""), "public FHIR base URL (default http://localhost:PORT/fhir)")
 	fs.BoolVar(&g.memory, "memory", envBool("MEMORY"), "use a throwaway store, deleted on exit")
+	fs.BoolVar(&g.open, "open", envBool("OPEN"), "serve the FHIR API without access tokens (full access)")
+	fs.StringVar(&g.tokenFormat, "token-format", env("TOKEN_FORMAT", "jwt"), "access token format: jwt or opaque")
 	fs.BoolVar(&g.noSeed, "no-seed", envBool("NO_SEED"), "start with an empty store instead of the demo population")
 	fs.StringVar(&g.logFormat, "log-format", env("LOG_FORMAT", ""), "log format: text or json (default text on a terminal, json otherwise)")
 	fs.Int64Var(&g.maxBody, "max-body", envInt("MAX_BODY", 16<<20), "largest accepted request body in bytes")
@@ -139,15 +142,12 @@ func serve(ctx context.Context, g globalFlags, stdout, stderr io.Writer) error {
 	log := newLogger(g.logFormat, stderr)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	app := &App{Config: Config{Addr: g.addr, DB: g.db, Memory: g.memory, BaseURL: g.baseURL, MaxBodyBytes: g.maxBody, Logger: log, NoSeed: g.noSeed}}
+	app := &App{Config: Config{Addr: g.addr, DB: g.db, Memory: g.memory, BaseURL: g.baseURL, MaxBodyBytes: g.maxBody, Logger: log, NoSeed: g.noSeed,
+		Open: g.open, TokenFormat: g.tokenFormat}}
 	if err := app.Start(ctx); err != nil {
 		return err
 	}
-	store := g.db
-	if g.memory {
-		store = "a throwaway in-memory store"
-	}
-	fmt.Fprintf(stdout, "fhirbox is running\n  FHIR base:  %s\n  metadata:   %s/metadata\n  data:       %s\n", app.BaseURL, app.BaseURL, store)
+	printBanner(ctx, app, g, stdout)
 	<-ctx.Done()
 	stop() // a second signal now kills the process instead of waiting for a slow shutdown
 	log.Info("shutting down")

@@ -2,6 +2,8 @@ package fhirstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 )
 
@@ -60,4 +62,21 @@ func (s *Store) Counts(ctx context.Context) (map[string]int, error) {
 func jsonArray(ss []string) string {
 	b, _ := encodeJSONValue(ss)
 	return string(b)
+}
+
+// Meta returns a small per-database value (nil when unset).
+func (s *Store) Meta(ctx context.Context, key string) ([]byte, error) {
+	var v []byte
+	err := s.r.QueryRowContext(ctx, `SELECT value FROM store_meta WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return v, err
+}
+
+// SetMeta stores a small per-database value.
+func (s *Store) SetMeta(ctx context.Context, key string, value []byte) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO store_meta (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
 }

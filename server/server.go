@@ -27,8 +27,9 @@ type Config struct {
 	Logger  *slog.Logger
 	// MaxBodyBytes caps request bodies (default 16 MiB).
 	MaxBodyBytes int64
-	// Mount adds non-FHIR routes (auth, UI, sample app) to the router before the FHIR API.
-	Mount func(r *mux.Router)
+	// Mounts are non-FHIR handlers (authorization server, discovery, sample app, home
+	// page) routed before the FHIR API.
+	Mounts []Mount
 	// Version is fhirbox's version for the CapabilityStatement.
 	Version string
 	// Security is the CapabilityStatement rest.security element (SMART's oauth-uris and
@@ -36,6 +37,13 @@ type Config struct {
 	Security map[string]any
 	// Tokens resolves bearer tokens; nil serves the API open (--open).
 	Tokens TokenResolver
+}
+
+// Mount routes Path (or, with Prefix, everything under it) to Handler.
+type Mount struct {
+	Path    string
+	Prefix  bool
+	Handler http.Handler
 }
 
 // Server serves the FHIR REST API.
@@ -89,8 +97,12 @@ func (s *Server) routes() {
 	r := mux.NewRouter()
 	r.StrictSlash(false)
 	r.SkipClean(true)
-	if s.cfg.Mount != nil {
-		s.cfg.Mount(r)
+	for _, m := range s.cfg.Mounts {
+		if m.Prefix {
+			r.PathPrefix(m.Path).Handler(m.Handler)
+		} else {
+			r.Path(m.Path).Handler(m.Handler)
+		}
 	}
 	p := strings.TrimRight(s.base.Path, "/")
 	f := r.PathPrefix(p).Subrouter()
