@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"fhirbox/auth"
+	"fhirbox/seed"
 	"flag"
 	"fmt"
 	"io"
@@ -33,6 +35,9 @@ Usage:
   fhirbox export [--type T,...] DIR  write one NDJSON file per resource type
   fhirbox seed [--patients N] [--seed S]  add a synthetic population (deterministic)
   fhirbox reset                  delete the database and load the default demo population
+  fhirbox token [--client C] [--user U] [--patient P] --scope "..."  mint an access token
+  fhirbox users [add --username U --password P --fhir-user Practitioner/X]
+  fhirbox clients [add --id C --redirect-uri U [--secret S] --scope "..." | key CLIENT]
 
 Flags (each has a FHIRBOX_* environment equivalent, e.g. FHIRBOX_ADDR):
 `
@@ -130,6 +135,44 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return resetCmd(ctx, g, stdout, stderr)
+	case "token":
+		client := fs.String("client", seed.SampleAppClientID, "client the token is issued to")
+		user := fs.String("user", "", "username the token acts for (e.g. dr.smith)")
+		patient := fs.String("patient", "", "patient in context (e.g. pat-000001)")
+		scope := fs.String("scope", "user/*.rs", "scopes to grant")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		return tokenCmd(ctx, g, *client, *user, *patient, *scope, stdout, stderr)
+	case "users":
+		var u auth.User
+		fs.StringVar(&u.Username, "username", "", "username (users add)")
+		fs.StringVar(&u.Password, "password", "", "password (users add)")
+		fs.StringVar(&u.FHIRUser, "fhir-user", "", "FHIR user, e.g. Practitioner/prac-0001 (users add)")
+		fs.StringVar(&u.Name, "name", "", "display name (users add)")
+		sub, rest := subcommand(args)
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		return usersCmd(ctx, g, sub, u, stdout, stderr)
+	case "clients":
+		var c auth.Client
+		var redirect, grants string
+		fs.StringVar(&c.ID, "id", "", "client id (clients add)")
+		fs.StringVar(&c.Secret, "secret", "", "client secret: a confidential client (clients add)")
+		fs.StringVar(&redirect, "redirect-uri", "", "comma-separated redirect URIs (clients add)")
+		fs.StringVar(&c.Scope, "scope", "", "scopes the client may be granted (clients add)")
+		fs.StringVar(&grants, "grant-types", "authorization_code,refresh_token", "grant types (clients add)")
+		sub, rest := subcommand(args)
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		c.RedirectURIs, c.GrantTypes = splitTypes(redirect), splitTypes(grants)
+		c.Public, c.AuthMethod = c.Secret == "", "none"
+		if c.Secret != "" {
+			c.AuthMethod = "client_secret_basic"
+		}
+		return clientsCmd(ctx, g, sub, c, stdout, stderr)
 	case "help", "-h", "--help":
 		fs.Usage()
 		return nil
@@ -154,4 +197,14 @@ func serve(ctx context.Context, g globalFlags, stdout, stderr io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return app.Close(sctx)
+}
+
+// subcommand splits leading words (add, key C) from the flags that follow.
+func subcommand(args []string) (sub, rest []string) {
+	for i, a := range args {
+		if strings.HasPrefix(a, "-") {
+			return args[:i], args[i:]
+		}
+	}
+	return args, nil
 }

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+
+	"fhirbox/auth"
+	"fhirbox/fhirstore"
+	"fhirbox/seed"
+)
+
+// openAuth opens the store and the authorization server as `serve` would, without
+// listening, for the token, users and clients commands.
+func openAuth(ctx context.Context, g globalFlags, stderr io.Writer) (*fhirstore.Store, *auth.Server, error) {
+	store, err := fhirstore.Open(ctx, fhirstore.Options{Path: g.db, Memory: g.memory, Logger: newLogger(g.logFormat, stderr)})
+	if err != nil {
+		return nil, nil, err
+	}
+	base := strings.TrimRight(g.baseURL, "/")
+	if base == "" {
+		_, port, err := net.SplitHostPort(g.addr)
+		if err != nil || port == "" || port == "0" {
+			port = "8080"
+		}
+		base = "http://localhost:" + port + "/fhir"
+	}
+	origin := strings.TrimSuffix(base, "/fhir")
+	if i := strings.Index(base[len("http://"):], "/"); i >= 0 {
+		origin = base[:len("http://")+i]
+	}
+	a, err := auth.New(ctx, auth.Config{DB: mustWriter(store), FHIRBaseURL: base, AuthBaseURL: origin + "/auth",
+		TokenFormat: g.tokenFormat, Logger: newLogger(g.logFormat, stderr), Patients: patientDirectory{store}})
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return store, a, nil
+}
+
+func mustWriter(s *fhirstore.Store) *sql.DB { w, _ := s.DB(); return w }
+
+// tokenCmd mints an access token for curl and prints the token response as JSON.
+func tokenCmd(ctx context.Context, g globalFlags, client, user, patient, scope string, stdout, stderr io.Writer) error {
+	store, a, err := openAuth(ctx, g, stderr)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	tok, err := a.MintToken(ctx, client, user, patient, scope)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(tok)
+}
+
+// usersCmd lists users or adds one: users add --username U --password P --fhir-user Practitioner/X.
+func usersCmd(ctx context.Context, g globalFlags, args []string, user auth.User, stdout, stderr io.Writer) error {
+	store, a, err := openAuth(ctx, g, stderr)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if len(args) > 0 && args[0] == "add" {
+		if err := a.CreateUser(ctx, user); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "added user %s (%s)\n", user.Username, user.FHIRUser)
+		return nil
+	}
+	users, err := a.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		fmt.Fprintf(stdout, "%-16s %-28s %s\n", u.Username, u.FHIRUser, u.Name)
+	}
+	return nil
+}
+
+// clientsCmd lists clients, adds one, or prints a backend client's private key:
+// clients add --id C --redirect-uri U [--secret S] --scope "...", clients key C.
+func clientsCmd(ctx context.Context, g globalFlags, args []string, c auth.Client, stdout, stderr io.Writer) error {
+	store, a, err := openAuth(ctx, g, stderr)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	switch {
+	case len(args) > 0 && args[0] == "add":
+		if err := a.CreateClient(ctx, c); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "added client %s\n", c.ID)
+		return nil
+	case len(args) > 1 && args[0] == "key":
+		key, err := store.Meta(ctx, "backend_key:"+args[1])
+		if err != nil {
+			return err
+		}
+		if key == nil {
+			return fmt.Errorf("no private key is kept for client %q (only the demo %s has one)", args[1], seed.BackendServiceClientID)
+		}
+		_, err = fmt.Fprintln(stdout, string(key))
+		return err
+	}
+	clients, err := a.ListClients(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range clients {
+		fmt.Fprintf(stdout, "%-18s %-22s %s\n", c.ID, c.AuthMethod, c.Scope)
+	}
+	return nil
+}
