@@ -105,6 +105,14 @@ func (a *App) Start(ctx context.Context) error {
 			{Path: "/app/", Prefix: true, Handler: http.StripPrefix("/app/", http.FileServerFS(seed.SampleApp))},
 		},
 	}
+	home := &server.HomeInfo{Open: c.Open}
+	for _, u := range seed.DemoUsers() {
+		home.Logins = append(home.Logins, server.HomeLogin{Username: u.Username, Password: u.Password, FHIRUser: u.FHIRUser})
+	}
+	for _, cl := range seed.DemoClients() {
+		home.Clients = append(home.Clients, server.HomeClient{ID: cl.ID, Kind: clientKind(cl)})
+	}
+	scfg.Home = home
 	if !c.Open {
 		scfg.Tokens = grantResolver{a.Auth}
 	} else {

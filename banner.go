@@ -30,14 +30,7 @@ func printBanner(ctx context.Context, app *App, g globalFlags, w io.Writer) {
 	}
 	fmt.Fprintln(w, "\n  demo clients")
 	for _, c := range seed.DemoClients() {
-		kind := "public, PKCE"
-		switch {
-		case c.Secret != "":
-			kind = "confidential, secret " + c.Secret
-		case c.AuthMethod == "private_key_jwt":
-			kind = "backend services, private_key_jwt (key: fhirbox clients key " + c.ID + ")"
-		}
-		fmt.Fprintf(w, "    %-17s %s\n", c.ID, kind)
+		fmt.Fprintf(w, "    %-17s %s\n", c.ID, clientKind(c))
 	}
 	if app.Config.Open {
 		fmt.Fprintf(w, "\n  WARNING: --open: the FHIR API needs no token and grants full access\n\n  try: curl %s/Patient/%s\n\n", app.BaseURL, seed.DemoPatientID)
@@ -51,4 +44,14 @@ func printBanner(ctx context.Context, app *App, g globalFlags, w io.Writer) {
 	at, _ := tok["access_token"].(string)
 	fmt.Fprintf(w, "\n  try (token: user/*.rs for Dr. Smith, valid 1 hour):\n    curl -H 'Authorization: Bearer %s' %s/Patient/%s\n\n",
 		at, app.BaseURL, seed.DemoPatientID)
+}
+
+func clientKind(c seed.DemoClient) string {
+	switch {
+	case c.Secret != "":
+		return "confidential, secret " + c.Secret
+	case c.AuthMethod == "private_key_jwt":
+		return "backend services, private_key_jwt (key: fhirbox clients key " + c.ID + ")"
+	}
+	return "public, PKCE"
 }

@@ -1327,3 +1327,23 @@ func BenchmarkImportSynthea(b *testing.B) {
 	}
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "resources/s")
 }
+
+// The home page tells a new user where everything is and how to log in.
+func TestHomePage(t *testing.T) {
+	t.Parallel()
+	s := startApp(t, nil)
+	resp, err := s.c.Get(strings.TrimSuffix(s.base, "/fhir") + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	for _, want := range []string{s.base + "/metadata", "dr.smith", "sample-app", "/app/", "Open mode"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("home page lacks %q", want)
+		}
+	}
+}

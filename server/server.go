@@ -37,6 +37,8 @@ type Config struct {
 	Security map[string]any
 	// Tokens resolves bearer tokens; nil serves the API open (--open).
 	Tokens TokenResolver
+	// Home is what the home page at / lists.
+	Home *HomeInfo
 }
 
 // Mount routes Path (or, with Prefix, everything under it) to Handler.
@@ -104,6 +106,7 @@ func (s *Server) routes() {
 			r.Path(m.Path).Handler(m.Handler)
 		}
 	}
+	r.Path("/").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.handleHome)
 	p := strings.TrimRight(s.base.Path, "/")
 	f := r.PathPrefix(p).Subrouter()
 	f.Use(s.withCORS, s.withNegotiation, s.withGrant)
