@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fhirbox/ui"
@@ -74,12 +75,13 @@ type Server struct {
 	kid   string
 	pages *ui.Pages
 
-	cache    sync.Map // sha256(bearer) -> *cacheEntry
+	cache    sync.Map // [32]byte sha256(bearer) -> *cacheEntry
 	jwks     jwksCache
 	mu       sync.Mutex
 	sessions map[string]*session
 	pending  map[string]*pendingAuth
 	lastGC   time.Time
+	jtiCount atomic.Int64
 }
 
 // New opens the authorization server: it migrates its tables and loads or creates
@@ -163,13 +165,14 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Write(ui.CSS)
 	})
+	mux.HandleFunc("GET "+p+"/smart-style.json", s.handleSmartStyle)
 	return securityHeaders(mux)
 }
 
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action *")
+		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
@@ -209,4 +212,16 @@ func oauthError(w http.ResponseWriter, status int, code, desc string) {
 func noStore(w http.ResponseWriter) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
+}
+
+// handleSmartStyle serves the smart_style_url document (SMART App Launch styling).
+func (s *Server) handleSmartStyle(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	writeJSON(w, http.StatusOK, map[string]any{
+		"color_background": "#f4f6f8", "color_error": "#8a1c12", "color_highlight": "#14507a",
+		"color_modal_backdrop": "", "color_success": "#1e7b34", "color_text": "#1d2733",
+		"dim_border_radius": "8px", "dim_font_size": "16px", "dim_spacing_size": "16px",
+		"font_family_body": "system-ui, sans-serif", "font_family_heading": "system-ui, sans-serif",
+	})
 }

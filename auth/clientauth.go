@@ -172,7 +172,7 @@ func (s *Server) verifyAssertion(ctx context.Context, assertion, formClientID st
 // useJTI records a jti until its assertion expires; a replay fails.
 func (s *Server) useJTI(ctx context.Context, iss, jti string, exp time.Time) error {
 	now := s.now().Unix()
-	if cacheInserts.Load()%256 == 0 {
+	if s.jtiCount.Add(1)%256 == 1 {
 		s.db.ExecContext(ctx, `DELETE FROM auth_jti WHERE expires_at < ?`, now-int64(clockSkew/time.Second))
 	}
 	res, err := s.db.ExecContext(ctx, `INSERT INTO auth_jti(iss, jti, expires_at) VALUES (?,?,?) ON CONFLICT DO NOTHING`, iss, jti, exp.Unix())

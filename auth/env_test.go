@@ -116,9 +116,13 @@ func newEnv(t testing.TB, format string) *env {
 	e.base = "http://" + e.ts.Listener.Addr().String()
 	e.fhir = e.base + "/fhir"
 	e.redirect = e.base + "/cb"
+	var logOut io.Writer = io.Discard
+	if os.Getenv("AUTH_TEST_LOG") != "" {
+		logOut = os.Stderr
+	}
 	srv, err := New(context.Background(), Config{
 		DB: db, FHIRBaseURL: e.fhir, AuthBaseURL: e.base + "/auth", TokenFormat: format,
-		Now: e.clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Patients: newFakePatients(),
+		Now: e.clock, Logger: slog.New(slog.NewTextHandler(logOut, nil)), Patients: newFakePatients(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -317,4 +321,10 @@ func wantOAuthError(t testing.TB, resp *http.Response, body map[string]any, stat
 	if resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Pragma") != "no-cache" {
 		t.Fatalf("missing no-store headers: %v", resp.Header)
 	}
+}
+
+func decodeBody(resp *http.Response, v any) {
+	defer resp.Body.Close()
+	*v.(*map[string]any) = nil
+	json.NewDecoder(resp.Body).Decode(v)
 }

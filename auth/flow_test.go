@@ -83,6 +83,10 @@ func TestDiscovery(t *testing.T) {
 	if pre.StatusCode != 204 || pre.Header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Fatalf("preflight %d", pre.StatusCode)
 	}
+	// smart_style_url document
+	if resp, m := getJSON(t, e.base+"/auth/smart-style.json", ""); resp.StatusCode != 200 || m["color_background"] == nil {
+		t.Fatalf("smart style %v", m)
+	}
 	// JWKS
 	resp, m = getJSON(t, e.base+"/auth/jwks", "")
 	k := m["keys"].([]any)[0].(map[string]any)

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"strings"
@@ -87,7 +88,7 @@ func (s *Server) issue(ctx context.Context, p issueParams) (map[string]any, erro
 		resp["encounter"] = p.encounter
 	}
 	if p.username != "" {
-		resp["smart_style_url"] = s.url("/static/style.css")
+		resp["smart_style_url"] = s.url("/smart-style.json")
 		if _, ok := resp["need_patient_banner"]; !ok {
 			resp["need_patient_banner"] = false
 		}
@@ -200,7 +201,7 @@ var cacheInserts atomic.Int64
 // expires (at most cacheTTL); revocation evicts them.
 func (s *Server) ResolveToken(ctx context.Context, bearer string) (*Grant, error) {
 	now := s.now()
-	key := sha256b64(bearer)
+	key := sha256.Sum256([]byte(bearer))
 	if v, ok := s.cache.Load(key); ok {
 		e := v.(*cacheEntry)
 		if now.Before(e.until) {
