@@ -56,6 +56,9 @@ func importCmd(ctx context.Context, g globalFlags, paths []string, stdout, stder
 	if tty {
 		fmt.Fprintln(stderr)
 	}
+	if err := store.Optimize(ctx); err != nil {
+		return err
+	}
 	el := time.Since(start)
 	if invalid > 0 {
 		fmt.Fprintf(stdout, "note: %d resources did not pass R4 validation and were stored as given\n", invalid)

@@ -45,7 +45,10 @@ func loadSeed(ctx context.Context, store *fhirstore.Store, patients int, seedNum
 	if err != nil {
 		return total, err
 	}
-	return total, flush()
+	if err := flush(); err != nil {
+		return total, err
+	}
+	return total, store.Optimize(ctx)
 }
 
 // seedCmd builds (or adds to) a database with a synthetic population.

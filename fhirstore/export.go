@@ -80,3 +80,10 @@ func (s *Store) SetMeta(ctx context.Context, key string, value []byte) error {
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 	return err
 }
+
+// Optimize refreshes the query planner's statistics; run it after bulk loads so searches
+// pick the most selective index.
+func (s *Store) Optimize(ctx context.Context) error {
+	_, err := s.w.ExecContext(ctx, "PRAGMA optimize=0x10002")
+	return err
+}

@@ -131,12 +131,13 @@ func (s *Store) Search(ctx context.Context, req SearchRequest) (*SearchResult, e
 }
 
 type query struct {
-	s        *Store
-	ctx      context.Context
-	access   *Access
-	strict   bool
-	self     url.Values
-	warnings []Issue
+	plainType bool // no criteria: let the type index drive the query
+	s         *Store
+	ctx       context.Context
+	access    *Access
+	strict    bool
+	self      url.Values
+	warnings  []Issue
 }
 
 func (q *query) bad(param, format string, args ...any) error {
@@ -175,6 +176,9 @@ func (q *query) run(db querier, cur cursor) (*SearchResult, error) {
 	}
 	w := &whereClause{}
 	w.add("r.deleted = 0")
+	// With search criteria the index lists of the parameters are far more selective than
+	// the type: the unary + keeps SQLite from driving the query by the type index.
+	q.plainType = !hasCriteria(p)
 	if err := q.typeFilter(w, types, Search); err != nil {
 		return nil, err
 	}
@@ -345,7 +349,11 @@ func (q *query) typeFilter(w *whereClause, types []string, interaction byte) err
 			return err
 		}
 		if cond == "" && len(types) == 1 {
-			w.add("r.type = ?", t)
+			if q.plainType {
+				w.add("r.type = ?", t)
+			} else {
+				w.add("+r.type = ?", t)
+			}
 			return nil
 		}
 		if cond == "" {
@@ -448,4 +456,15 @@ func (s *Store) matchParams(ctx context.Context, db querier, typ string, params 
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
+}
+
+// hasCriteria reports whether params hold any selecting parameter.
+func hasCriteria(p url.Values) bool {
+	for k := range p {
+		base, _, _ := strings.Cut(k, ":")
+		if !resultParams[base] && base != "_summary" && base != "_elements" {
+			return true
+		}
+	}
+	return false
 }

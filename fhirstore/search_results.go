@@ -53,7 +53,9 @@ func (q *query) sort(types []string, spec string) ([]sortTerm, error) {
 			col = "high"
 		}
 		in := strings.TrimSuffix(strings.Repeat("?,", len(pids)), ",")
-		sub := "(SELECT " + agg + "(" + col + ") FROM " + kindTable[kind] + " WHERE rid = r.rid AND pid IN (" + in + "))"
+		// The (rid, pid) index answers this per row; without INDEXED BY the planner may
+		// prefer the (pid, value) index and read every value of the parameter.
+		sub := "(SELECT " + agg + "(" + col + ") FROM " + kindTable[kind] + " INDEXED BY " + kindTable[kind] + "_rid WHERE rid = r.rid AND pid IN (" + in + "))"
 		terms = append(terms, sortTerm{expr: sub + " IS NULL", args: pids}, sortTerm{expr: sub, args: pids, desc: desc})
 	}
 	return terms, nil
