@@ -1347,3 +1347,41 @@ func TestHomePage(t *testing.T) {
 		}
 	}
 }
+
+// Every FHIR request under enforcement is logged with its decision and reason, and the
+// reason matches what the OperationOutcome said.
+func TestDecisionLog(t *testing.T) {
+	t.Parallel()
+	s := startApp(t, func(c *Config) { c.Open = false })
+	ctx := context.Background()
+	tok, err := s.app.Auth.MintToken(ctx, "sample-app", "dr.smith", "", "user/Patient.rs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bearer := map[string]string{"Authorization": "Bearer " + tok["access_token"].(string)}
+	s.do(t, "GET", "/Patient?_count=1", bearer, "")
+	denied := s.do(t, "GET", "/Observation", bearer, "")
+	if denied.Status != 403 {
+		t.Fatalf("Observation search with user/Patient.rs: %d", denied.Status)
+	}
+	s.do(t, "GET", "/Patient", nil, "")
+	s.app.Store.FlushDecisions()
+	ds, err := s.app.Store.Decisions(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 3 {
+		t.Fatalf("got %d decisions, want 3: %+v", len(ds), ds)
+	}
+	// Newest first: the tokenless request, the denied search, the allowed search.
+	if ds[0].Decision != "deny" || ds[0].Status != 401 {
+		t.Errorf("tokenless request logged as %+v", ds[0])
+	}
+	if ds[1].Decision != "deny" || ds[1].Status != 403 || !strings.Contains(ds[1].Reason, "user/Observation.s") ||
+		!strings.Contains(string(denied.Body), ds[1].Reason) || ds[1].Client != "sample-app" || ds[1].Scopes != "user/Patient.rs" {
+		t.Errorf("denied search logged as %+v", ds[1])
+	}
+	if ds[2].Decision != "allow" || ds[2].Status != 200 || ds[2].User != "Practitioner/prac-0001" {
+		t.Errorf("allowed search logged as %+v", ds[2])
+	}
+}

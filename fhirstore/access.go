@@ -83,6 +83,7 @@ func (a *Access) Denied(typ string, i byte) *Error {
 		level = "user"
 	}
 	verb := map[byte]string{Create: "create", Read: "read", Update: "update", Delete: "delete", Search: "search"}[i]
-	return &Error{Code: EForbidden, Message: "insufficient_scope: the token's scopes do not allow " + verb + " on " + typ +
-		"; a scope such as " + level + "/" + typ + "." + string(i) + " would"}
+	msg := "insufficient_scope: the token's scopes do not allow " + verb + " on " + typ +
+		"; a scope such as " + level + "/" + typ + "." + string(i) + " would"
+	return &Error{Code: EForbidden, Message: msg, Denial: msg}
 }

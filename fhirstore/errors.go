@@ -36,6 +36,9 @@ type Error struct {
 	Message string
 	Issues  []Issue
 	Err     error // the underlying cause, for the log only
+	// Denial, when set, says why the access filter refused the request, for the decision
+	// log; the client sees only Message (a hidden resource reads as "not known").
+	Denial string
 }
 
 func (e *Error) Error() string {

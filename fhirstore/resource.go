@@ -473,7 +473,9 @@ func (s *Store) allow(ctx context.Context, q querier, typ, id string, rid int64,
 		return err
 	}
 	if !vis {
-		return Errorf(ENotFound, "%s/%s is not known", typ, id)
+		e := Errorf(ENotFound, "%s/%s is not known", typ, id)
+		e.Denial = typ + "/" + id + " is outside what the token's scopes allow (another patient's compartment or a granular scope)"
+		return e
 	}
 	return nil
 }

@@ -53,6 +53,10 @@ type Store struct {
 	stmtCurrent, stmtInsert, stmtUpdate, stmtHistory, stmtNextRID *sql.Stmt
 	// cursorKey signs paging cursors.
 	cursorKey []byte
+	// decisions feeds the decision log's background writer.
+	decisions     chan Decision
+	flushReq      chan chan struct{}
+	decisionsDone chan struct{}
 }
 
 // Open opens (creating if needed) the store at opts.Path and applies pending migrations.
@@ -117,12 +121,18 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.decisions, s.flushReq, s.decisionsDone = make(chan Decision, 4096), make(chan chan struct{}), make(chan struct{})
+	go s.decisionWriter()
 	return s, nil
 }
 
 // Close closes the database; a throwaway store is removed.
 func (s *Store) Close() error {
 	var errs []error
+	if s.decisions != nil {
+		close(s.decisions)
+		<-s.decisionsDone
+	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}

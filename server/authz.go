@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"fhirbox/fhirstore"
 )
@@ -100,12 +101,46 @@ func (s *Server) withGrant(next http.Handler) http.Handler {
 			s.unauthorized(w, r, "invalid_token", "the access token was issued for "+g.Audience+", not for "+s.BaseURL())
 			return
 		}
-		ctx := fhirstore.WithAccess(r.Context(), accessFor(g))
-		next.ServeHTTP(w, r.WithContext(ctx))
+		rec := &decisionRecord{}
+		ctx := context.WithValue(fhirstore.WithAccess(r.Context(), accessFor(g)), decisionKey{}, rec)
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r.WithContext(ctx))
+		var scopes []string
+		for _, sc := range g.Scopes {
+			scopes = append(scopes, sc.Raw)
+		}
+		d := fhirstore.Decision{At: time.Now(), Method: r.Method, Path: r.URL.RequestURI(), Client: g.ClientID, User: g.User,
+			Patient: g.Patient, Scopes: strings.Join(scopes, " "), Decision: "allow", Status: sw.status, Reason: "allowed by the token's scopes"}
+		if rec.denied {
+			d.Decision, d.Reason = "deny", rec.reason
+		} else if sw.status >= 400 {
+			d.Reason = rec.reason
+		}
+		s.store.LogDecision(d)
 	})
 }
 
+// decisionRecord carries the reason a request failed from the error funnel to the
+// decision log, so the log and the OperationOutcome say the same thing.
+type decisionRecord struct {
+	reason string
+	denied bool
+}
+
+type decisionKey struct{}
+
+func noteReason(ctx context.Context, reason, denial string) {
+	if rec, ok := ctx.Value(decisionKey{}).(*decisionRecord); ok {
+		rec.reason = reason
+		if denial != "" {
+			rec.reason, rec.denied = denial, true
+		}
+	}
+}
+
 func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, code, msg string) {
+	s.store.LogDecision(fhirstore.Decision{At: time.Now(), Method: r.Method, Path: r.URL.RequestURI(),
+		Decision: "deny", Status: http.StatusUnauthorized, Reason: msg})
 	v := `Bearer realm="fhirbox"`
 	if code != "" {
 		v += `, error="` + code + `", error_description="` + strings.ReplaceAll(msg, `"`, `'`) + `"`

@@ -107,6 +107,10 @@ func infoOutcome(msg string) map[string]any {
 // writeError is the one error funnel of the FHIR API.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, oo := s.outcome(r.Context(), err)
+	var e *fhirstore.Error
+	if errors.As(err, &e) {
+		noteReason(r.Context(), e.Message, e.Denial)
+	}
 	if status == http.StatusForbidden {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="fhirbox", error="insufficient_scope"`)
 	}

@@ -1,0 +1,109 @@
+package fhirstore
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// Decision is one FHIR request's access decision and the reason given for it.
+type Decision struct {
+	At                            time.Time
+	Method, Path                  string
+	Client, User, Patient, Scopes string
+	Decision                      string // allow or deny
+	Status                        int
+	Reason                        string
+}
+
+// MaxDecisions bounds the decision log.
+const MaxDecisions = 10000
+
+// LogDecision queues a decision for the log without making the request wait for a
+// write: a background writer stores queued decisions in batches. When the queue is full
+// the decision is dropped rather than slowing the API down.
+func (s *Store) LogDecision(d Decision) {
+	select {
+	case s.decisions <- d:
+	default:
+	}
+}
+
+func (s *Store) decisionWriter() {
+	defer close(s.decisionsDone)
+	batch := make([]Decision, 0, 256)
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		ctx := context.Background()
+		_ = s.inTx(ctx, func(tx *sql.Tx) error {
+			for _, d := range batch {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO decision_log (at, method, path, client, user, patient, scopes, decision, status, reason)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.At.UnixMicro(), d.Method, d.Path, d.Client, d.User, d.Patient, d.Scopes,
+					d.Decision, d.Status, d.Reason); err != nil {
+					return err
+				}
+			}
+			_, err := tx.ExecContext(ctx, `DELETE FROM decision_log WHERE id <= (SELECT max(id) FROM decision_log) - ?`, MaxDecisions)
+			return err
+		})
+		batch = batch[:0]
+	}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case d, ok := <-s.decisions:
+			if !ok {
+				flush()
+				return
+			}
+			batch = append(batch, d)
+			if len(batch) == cap(batch) {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+		case done := <-s.flushReq:
+			for drained := false; !drained; {
+				select {
+				case d := <-s.decisions:
+					batch = append(batch, d)
+				default:
+					drained = true
+				}
+			}
+			flush()
+			close(done)
+		}
+	}
+}
+
+// Decisions returns the newest logged decisions first.
+func (s *Store) Decisions(ctx context.Context, limit int) ([]Decision, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT at, method, path, client, user, patient, scopes, decision, status, reason
+		FROM decision_log ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Decision
+	for rows.Next() {
+		var d Decision
+		var at int64
+		if err := rows.Scan(&at, &d.Method, &d.Path, &d.Client, &d.User, &d.Patient, &d.Scopes, &d.Decision, &d.Status, &d.Reason); err != nil {
+			return nil, err
+		}
+		d.At = time.UnixMicro(at).UTC()
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// FlushDecisions returns once every decision queued so far is stored.
+func (s *Store) FlushDecisions() {
+	done := make(chan struct{})
+	s.flushReq <- done
+	<-done
+}
