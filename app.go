@@ -62,12 +62,6 @@ func (a *App) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !c.NoSeed {
-		if err := a.seedIfEmpty(ctx); err != nil {
-			a.Store.Close()
-			return err
-		}
-	}
 	if a.ln, err = net.Listen("tcp", c.Addr); err != nil {
 		a.Store.Close()
 		return err
@@ -85,7 +79,17 @@ func (a *App) Start(ctx context.Context) error {
 		Logger: c.Logger, Patients: patientDirectory{a.Store},
 	})
 	if err == nil {
-		err = a.ensureDemoAccounts(ctx)
+		// Hashing the demo passwords and loading the demo population are independent:
+		// doing them at once keeps the first start short.
+		seeded := make(chan error, 1)
+		go func() {
+			if c.NoSeed {
+				seeded <- nil
+				return
+			}
+			seeded <- a.seedIfEmpty(ctx)
+		}()
+		err = errors.Join(a.ensureDemoAccounts(ctx), <-seeded)
 	}
 	if err != nil {
 		a.ln.Close()
