@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 
 	"fhirbox/auth"
@@ -17,9 +21,14 @@ import (
 // openAuth opens the store and the authorization server as `serve` would, without
 // listening, for the token, users and clients commands.
 func openAuth(ctx context.Context, g globalFlags, stderr io.Writer) (*fhirstore.Store, *auth.Server, error) {
+	store, a, _, err := openAuthBase(ctx, g, stderr)
+	return store, a, err
+}
+
+func openAuthBase(ctx context.Context, g globalFlags, stderr io.Writer) (*fhirstore.Store, *auth.Server, string, error) {
 	store, err := fhirstore.Open(ctx, fhirstore.Options{Path: g.db, Memory: g.memory, Logger: newLogger(g.logFormat, stderr)})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	base := strings.TrimRight(g.baseURL, "/")
 	if base == "" {
@@ -37,9 +46,9 @@ func openAuth(ctx context.Context, g globalFlags, stderr io.Writer) (*fhirstore.
 		TokenFormat: g.tokenFormat, Logger: newLogger(g.logFormat, stderr), Patients: patientDirectory{store}})
 	if err != nil {
 		store.Close()
-		return nil, nil, err
+		return nil, nil, "", err
 	}
-	return store, a, nil
+	return store, a, base, nil
 }
 
 func mustWriter(s *fhirstore.Store) *sql.DB { w, _ := s.DB(); return w }
@@ -118,4 +127,35 @@ func clientsCmd(ctx context.Context, g globalFlags, args []string, c auth.Client
 		fmt.Fprintf(stdout, "%-18s %-22s %s\n", c.ID, c.AuthMethod, c.Scope)
 	}
 	return nil
+}
+
+// launchCmd creates an EHR launch context and prints the app's launch URL with iss and
+// launch, as an EHR would open it.
+func launchCmd(ctx context.Context, g globalFlags, client, patient, user, encounter string, stdout, stderr io.Writer) error {
+	store, a, base, err := openAuthBase(ctx, g, stderr)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	body, _ := json.Marshal(map[string]string{"client_id": client, "patient": patient, "user": user, "encounter": encounter})
+	origin := strings.TrimSuffix(base, "/fhir")
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, origin+"/auth/launch", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	a.Handler().ServeHTTP(rec, req)
+	var out map[string]string
+	if rec.Code != http.StatusCreated || json.Unmarshal(rec.Body.Bytes(), &out) != nil {
+		return fmt.Errorf("creating the launch: %d %s", rec.Code, strings.TrimSpace(rec.Body.String()))
+	}
+	launchURL := out["launch_url"]
+	for _, c := range seed.DemoClients() {
+		if c.ID == client && c.LaunchURL(origin) != "" {
+			launchURL = c.LaunchURL(origin) + "?" + url.Values{"iss": {base}, "launch": {out["launch"]}}.Encode()
+		}
+	}
+	if launchURL == "" {
+		launchURL = "(the client has no launch URL) launch=" + out["launch"]
+	}
+	_, err = fmt.Fprintln(stdout, launchURL)
+	return err
 }

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The CLI's token and launch commands give a user what curl and an EHR launch need.
+func TestCLITokenAndLaunch(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "f.db")
+	cmd := func(args ...string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if err := run(ctx, append(args, "--db", db), &out, &errb); err != nil {
+			t.Fatalf("fhirbox %v: %v %s", args, err, errb.String())
+		}
+		return out.String()
+	}
+	cmd("seed", "--patients", "2")
+	// users and clients need the demo accounts a server start creates.
+	app := &App{Config: Config{Addr: "127.0.0.1:0", DB: db}}
+	if err := app.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	app.Close(ctx)
+
+	var tok map[string]any
+	if err := json.Unmarshal([]byte(cmd("token", "--user", "patient1", "--patient", "pat-000001", "--scope", "patient/*.rs launch/patient")), &tok); err != nil {
+		t.Fatal(err)
+	}
+	if tok["access_token"] == "" || tok["patient"] != "pat-000001" || tok["scope"] != "patient/*.rs launch/patient" || tok["expires_in"] == nil {
+		t.Errorf("token response %v", tok)
+	}
+	u, err := url.Parse(strings.TrimSpace(cmd("launch", "--client", "sample-app", "--patient", "pat-000002")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Path != "/app/launch.html" || u.Query().Get("iss") != "http://localhost:8080/fhir" || len(u.Query().Get("launch")) < 16 {
+		t.Errorf("launch URL %s", u)
+	}
+	if out := cmd("clients"); !strings.Contains(out, "backend-service") || !strings.Contains(out, "private_key_jwt") {
+		t.Errorf("clients list: %s", out)
+	}
+	if key := cmd("clients", "key", "backend-service"); !strings.Contains(key, `"d"`) || !strings.Contains(key, `"kid"`) {
+		t.Errorf("backend key is not a private JWK: %.80s", key)
+	}
+}
