@@ -202,6 +202,15 @@ func (q *query) run(db querier, cur cursor) (*SearchResult, error) {
 			}
 		}
 	})
+	// One criterion drives the query (its index list is read); the others are checked
+	// per row through the (rid, pid) indexes. Reading several large lists and
+	// intersecting them cost hundreds of milliseconds on a million resources.
+	type criterion struct {
+		sql  string
+		args []any
+		rank int
+	}
+	var crits []criterion
 	for _, name := range keys {
 		base, _, _ := strings.Cut(name, ":")
 		if resultParams[base] || base == "_summary" || base == "_elements" {
@@ -215,9 +224,21 @@ func (q *query) run(db querier, cur cursor) (*SearchResult, error) {
 			if sql == "" {
 				continue
 			}
-			w.add(sql, args...)
+			crits = append(crits, criterion{sql, args, selectivity(types, name)})
 			q.self.Add(name, v)
 		}
+	}
+	driver := -1
+	for i, c := range crits {
+		if strings.HasPrefix(c.sql, "r.rid IN (SELECT rid FROM ") && (driver < 0 || c.rank < crits[driver].rank) {
+			driver = i
+		}
+	}
+	for i, c := range crits {
+		if i != driver {
+			c.sql = correlate(c.sql)
+		}
+		w.add(c.sql, c.args...)
 	}
 	terms, err := q.sort(types, p.Get("_sort"))
 	if err != nil {
@@ -467,4 +488,43 @@ func hasCriteria(p url.Values) bool {
 		}
 	}
 	return false
+}
+
+// selectivity ranks a criterion by how few rows its index list usually holds: lower
+// drives the query.
+func selectivity(types []string, name string) int {
+	code, modifier, _ := strings.Cut(name, ":")
+	if strings.Contains(code, ".") || strings.Contains(modifier, ".") {
+		return 1 // a chain resolves to a few targets
+	}
+	pt, _ := loadParams()
+	if len(types) == 0 || pt.byType[types[0]][code] == nil {
+		return 9
+	}
+	switch pt.byType[types[0]][code].Kind {
+	case "reference":
+		return 0
+	case "string", "uri":
+		return 2
+	case "token":
+		if code == "identifier" {
+			return 0
+		}
+		return 3
+	case "number", "quantity":
+		return 4
+	}
+	return 5 // dates match wide ranges
+}
+
+// correlate turns "r.rid IN (SELECT rid FROM t WHERE ...)" into a per-row EXISTS that the
+// (rid, pid) index answers.
+func correlate(sql string) string {
+	for _, neg := range []string{"", "NOT "} {
+		if rest, ok := strings.CutPrefix(sql, neg+"r.rid IN (SELECT rid FROM "); ok {
+			table, cond, _ := strings.Cut(rest, " WHERE ")
+			return neg + "EXISTS (SELECT 1 FROM " + table + " WHERE rid = r.rid AND " + cond
+		}
+	}
+	return sql
 }
