@@ -177,6 +177,11 @@ func (s *Store) ConditionalUpdate(ctx context.Context, typ, query string, body [
 }
 
 func (s *Store) conditionalUpdate(ctx context.Context, tx *sql.Tx, typ, query string, m map[string]any, opts WriteOptions) (*Resource, bool, error) {
+	if a := AccessFrom(ctx); a != nil {
+		if _, ok := a.For(typ, Update); !ok {
+			return nil, false, a.Denied(typ, Update)
+		}
+	}
 	ids, err := s.match(ctx, tx, typ, query)
 	if err != nil {
 		return nil, false, err
@@ -226,6 +231,12 @@ func (s *Store) ConditionalDelete(ctx context.Context, typ, query string) (delet
 }
 
 func (s *Store) conditionalDelete(ctx context.Context, tx *sql.Tx, typ, query string) (int, error) {
+	// Even a conditional delete that matches nothing needs the right to delete.
+	if a := AccessFrom(ctx); a != nil {
+		if _, ok := a.For(typ, Delete); !ok {
+			return 0, a.Denied(typ, Delete)
+		}
+	}
 	ids, err := s.match(ctx, tx, typ, query)
 	if err != nil {
 		return 0, err
