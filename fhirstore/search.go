@@ -369,20 +369,20 @@ func (q *query) typeFilter(w *whereClause, types []string, interaction byte) err
 		if err != nil {
 			return err
 		}
+		typeCond := "r.type = ?"
+		if !q.plainType {
+			typeCond = "+r.type = ?"
+		}
 		if cond == "" && len(types) == 1 {
-			if q.plainType {
-				w.add("r.type = ?", t)
-			} else {
-				w.add("+r.type = ?", t)
-			}
+			w.add(typeCond, t)
 			return nil
 		}
 		if cond == "" {
-			parts = append(parts, "r.type = ?")
+			parts = append(parts, typeCond)
 			args = append(args, t)
 			continue
 		}
-		parts = append(parts, "(r.type = ? AND "+cond+")")
+		parts = append(parts, "("+typeCond+" AND "+cond+")")
 		args = append(append(args, t), cargs...)
 	}
 	if len(parts) == 0 {
