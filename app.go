@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,6 +34,8 @@ type Config struct {
 	Open bool
 	// TokenFormat is jwt (default) or opaque.
 	TokenFormat string
+	// TLSSelfSigned serves HTTPS with a throwaway self-signed certificate.
+	TLSSelfSigned bool
 }
 
 // App is the whole program: store, HTTP server and listener. Tests start it on :0 with a
@@ -66,9 +69,19 @@ func (a *App) Start(ctx context.Context) error {
 		a.Store.Close()
 		return err
 	}
+	scheme := "http"
+	if c.TLSSelfSigned {
+		cfg, err := selfSignedTLS()
+		if err != nil {
+			a.ln.Close()
+			a.Store.Close()
+			return err
+		}
+		a.ln, scheme = tls.NewListener(a.ln, cfg), "https"
+	}
 	a.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if a.BaseURL == "" {
-		a.BaseURL = "http://" + publicHost(a.ln.Addr()) + "/fhir"
+		a.BaseURL = scheme + "://" + publicHost(a.ln.Addr()) + "/fhir"
 	}
 	u, _ := url.Parse(a.BaseURL)
 	a.Origin = u.Scheme + "://" + u.Host

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -49,5 +51,33 @@ func TestCLITokenAndLaunch(t *testing.T) {
 	}
 	if key := cmd("clients", "key", "backend-service"); !strings.Contains(key, `"d"`) || !strings.Contains(key, `"kid"`) {
 		t.Errorf("backend key is not a private JWK: %.80s", key)
+	}
+}
+
+// --tls-self-signed serves HTTPS with TLS 1.2 at least, and discovery names https URLs.
+func TestTLSSelfSigned(t *testing.T) {
+	ctx := context.Background()
+	app := &App{Config: Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "f.db"), NoSeed: true, TLSSelfSigned: true}}
+	if err := app.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close(ctx)
+	if !strings.HasPrefix(app.BaseURL, "https://") {
+		t.Fatalf("base URL %s", app.BaseURL)
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS11}}
+	if _, err := (&http.Client{Transport: tr}).Get(app.BaseURL + "/metadata"); err == nil {
+		t.Error("a TLS 1.1 client was accepted")
+	}
+	tr = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	resp, err := (&http.Client{Transport: tr}).Get(app.BaseURL + "/.well-known/smart-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	json.NewDecoder(resp.Body).Decode(&cfg)
+	resp.Body.Close()
+	if resp.TLS == nil || resp.TLS.Version < tls.VersionTLS12 || !strings.HasPrefix(cfg["token_endpoint"].(string), "https://") {
+		t.Errorf("TLS %v, token endpoint %v", resp.TLS, cfg["token_endpoint"])
 	}
 }

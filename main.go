@@ -46,7 +46,7 @@ Flags (each has a FHIRBOX_* environment equivalent, e.g. FHIRBOX_ADDR):
 // globalFlags are shared by every command.
 type globalFlags struct {
 	addr, db, baseURL, logFormat string
-	memory, noSeed, open         bool
+	memory, noSeed, open, tls    bool
 	tokenFormat                  string
 	maxBody                      int64
 }
@@ -60,6 +60,7 @@ func newFlagSet(name string, g *globalFlags, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&g.memory, "memory", envBool("MEMORY"), "use a throwaway store, deleted on exit")
 	fs.BoolVar(&g.open, "open", envBool("OPEN"), "serve the FHIR API without access tokens (full access)")
 	fs.StringVar(&g.tokenFormat, "token-format", env("TOKEN_FORMAT", "jwt"), "access token format: jwt or opaque")
+	fs.BoolVar(&g.tls, "tls-self-signed", envBool("TLS_SELF_SIGNED"), "serve HTTPS (TLS ≥ 1.2) with a throwaway self-signed certificate")
 	fs.BoolVar(&g.noSeed, "no-seed", envBool("NO_SEED"), "start with an empty store instead of the demo population")
 	fs.StringVar(&g.logFormat, "log-format", env("LOG_FORMAT", ""), "log format: text or json (default text on a terminal, json otherwise)")
 	fs.Int64Var(&g.maxBody, "max-body", envInt("MAX_BODY", 16<<20), "largest accepted request body in bytes")
@@ -196,7 +197,7 @@ func serve(ctx context.Context, g globalFlags, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	app := &App{Config: Config{Addr: g.addr, DB: g.db, Memory: g.memory, BaseURL: g.baseURL, MaxBodyBytes: g.maxBody, Logger: log, NoSeed: g.noSeed,
-		Open: g.open, TokenFormat: g.tokenFormat}}
+		Open: g.open, TokenFormat: g.tokenFormat, TLSSelfSigned: g.tls}}
 	if err := app.Start(ctx); err != nil {
 		return err
 	}

@@ -251,6 +251,11 @@ func (q *query) run(db querier, cur cursor) (*SearchResult, error) {
 		}
 	}
 	total := p.Get("_total")
+	switch total {
+	case "", "none", "estimate", "accurate":
+	default:
+		return nil, q.bad("_total", "_total must be none, estimate or accurate, not %q", total)
+	}
 	if total != "none" && (cur.AfterRID == 0 || total == "accurate" || total == "estimate") {
 		var n int
 		if err := db.QueryRowContext(q.ctx, "SELECT count(*) FROM resource_current r WHERE "+w.sql(), w.args...).Scan(&n); err != nil {
