@@ -408,7 +408,13 @@ func (q *query) alternatives(typ, a string, alts []Alternative) (string, []any, 
 	for _, alt := range alts {
 		var ands []string
 		if alt.Patient != "" {
-			ands = append(ands, a+".rid IN (SELECT rid FROM compartment WHERE patient_id = ?)")
+			// With criteria driving the query, membership is checked per row; alone, the
+			// compartment's list drives it.
+			if q.plainType {
+				ands = append(ands, a+".rid IN (SELECT rid FROM compartment WHERE patient_id = ?)")
+			} else {
+				ands = append(ands, "EXISTS (SELECT 1 FROM compartment WHERE rid = "+a+".rid AND patient_id = ?)")
+			}
 			args = append(args, alt.Patient)
 		}
 		for name, vs := range alt.Constraints {
