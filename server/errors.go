@@ -9,50 +9,33 @@ import (
 	"fhirbox/fhirstore"
 )
 
-// statusOf maps a store error code to its HTTP status: the only place that does.
+// errorKinds maps each store error code to its HTTP status and OperationOutcome issue code:
+// the only place that does.
+var errorKinds = map[fhirstore.Code]struct {
+	status int
+	issue  string
+}{
+	fhirstore.ENotFound:      {http.StatusNotFound, "not-found"},
+	fhirstore.EGone:          {http.StatusGone, "not-found"},
+	fhirstore.EInvalid:       {http.StatusBadRequest, "invalid"},
+	fhirstore.EUnprocessable: {http.StatusUnprocessableEntity, "processing"},
+	fhirstore.EConflict:      {http.StatusConflict, "conflict"},
+	fhirstore.EPrecondition:  {http.StatusPreconditionFailed, "conflict"},
+	fhirstore.ENotSupported:  {http.StatusBadRequest, "not-supported"},
+	fhirstore.ETooCostly:     {http.StatusBadRequest, "too-costly"},
+	fhirstore.EForbidden:     {http.StatusForbidden, "forbidden"},
+}
+
 func statusOf(code fhirstore.Code) int {
-	switch code {
-	case fhirstore.ENotFound:
-		return http.StatusNotFound
-	case fhirstore.EGone:
-		return http.StatusGone
-	case fhirstore.EInvalid:
-		return http.StatusBadRequest
-	case fhirstore.EUnprocessable:
-		return http.StatusUnprocessableEntity
-	case fhirstore.EConflict:
-		return http.StatusConflict
-	case fhirstore.EPrecondition:
-		return http.StatusPreconditionFailed
-	case fhirstore.ENotSupported:
-		return http.StatusBadRequest
-	case fhirstore.ETooCostly:
-		return http.StatusBadRequest
-	case fhirstore.EForbidden:
-		return http.StatusForbidden
+	if k, ok := errorKinds[code]; ok {
+		return k.status
 	}
 	return http.StatusInternalServerError
 }
 
-// issueCode is the OperationOutcome issue code for a store error code.
 func issueCode(code fhirstore.Code) string {
-	switch code {
-	case fhirstore.ENotFound, fhirstore.EGone:
-		return "not-found"
-	case fhirstore.EInvalid:
-		return "invalid"
-	case fhirstore.EUnprocessable:
-		return "processing"
-	case fhirstore.EConflict:
-		return "conflict"
-	case fhirstore.EPrecondition:
-		return "conflict"
-	case fhirstore.ENotSupported:
-		return "not-supported"
-	case fhirstore.ETooCostly:
-		return "too-costly"
-	case fhirstore.EForbidden:
-		return "forbidden"
+	if k, ok := errorKinds[code]; ok {
+		return k.issue
 	}
 	return "exception"
 }
