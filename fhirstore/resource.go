@@ -378,21 +378,41 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[strin
 }
 
 func (s *Store) delete(ctx context.Context, tx *sql.Tx, typ, id, ifMatch string) error {
+	// The letter is checked before the lookup, so a token without d gets the same 403
+	// whether or not the id exists.
+	a := AccessFrom(ctx)
+	alts, ok := a.For(typ, Delete)
+	if !ok {
+		return a.Denied(typ, Delete)
+	}
 	var rid, version int64
 	var deleted bool
 	err := tx.QueryRowContext(ctx, `SELECT rid, version, deleted FROM resource_current WHERE type = ? AND id = ?`, typ, id).
 		Scan(&rid, &version, &deleted)
-	if errors.Is(err, sql.ErrNoRows) || err == nil && deleted {
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	missing := err != nil || deleted
+	if len(alts) > 0 {
+		// A confined grant cannot tell "outside the grant" from "absent", and neither may its
+		// answers: both are 404, where an unconfined delete of an absent id succeeds.
+		vis := !missing
+		if vis {
+			if vis, err = s.visible(ctx, tx, typ, rid, alts); err != nil {
+				return err
+			}
+		}
+		if !vis {
+			e := Errorf(ENotFound, "%s/%s is not known", typ, id)
+			e.Denial = typ + "/" + id + " is absent or outside what the token's scopes allow"
+			return e
+		}
+	}
+	if missing {
 		if ifMatch != "" {
 			return Errorf(EPrecondition, "If-Match %s given but %s/%s has no current version", ifMatch, typ, id)
 		}
 		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := s.allow(ctx, tx, typ, id, rid, Delete); err != nil {
-		return err
 	}
 	if ifMatch != "" && ifMatch != strconv.FormatInt(version, 10) {
 		return Errorf(EPrecondition, "If-Match version %s is not the current version %d of %s/%s", ifMatch, version, typ, id)
