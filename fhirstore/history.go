@@ -56,7 +56,7 @@ func (s *Store) History(ctx context.Context, req HistoryRequest) (*HistoryPage, 
 		if req.ID != "" {
 			var rid int64
 			_ = s.r.QueryRowContext(ctx, `SELECT rid FROM resource_current WHERE type = ? AND id = ?`, req.Type, req.ID).Scan(&rid)
-			if err := s.allow(ctx, s.r, req.Type, req.ID, rid, Read); err != nil {
+			if err := s.allow(ctx, s.rq, req.Type, req.ID, rid, Read); err != nil {
 				return nil, err
 			}
 		} else {

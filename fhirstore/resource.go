@@ -39,11 +39,11 @@ func FormatInstant(t time.Time) string { return t.UTC().Format("2006-01-02T15:04
 
 // Read returns the current version. ENotFound if it never existed, EGone if deleted.
 func (s *Store) Read(ctx context.Context, typ, id string) (*Resource, error) {
-	r, err := s.read(ctx, s.r, typ, id)
+	r, err := s.read(ctx, s.rq, typ, id)
 	if r == nil {
 		return nil, err
 	}
-	if aerr := s.allow(ctx, s.r, typ, id, r.rid, Read); aerr != nil {
+	if aerr := s.allow(ctx, s.rq, typ, id, r.rid, Read); aerr != nil {
 		return nil, aerr
 	}
 	return r, err
@@ -88,7 +88,7 @@ func (s *Store) VRead(ctx context.Context, typ, id, vid string) (*Resource, erro
 	}
 	r := &Resource{Type: typ, ID: id, Version: v}
 	var lu int64
-	err = s.r.QueryRowContext(ctx, `SELECT rid, last_updated, deleted, method, json FROM resource_history
+	err = s.rq.QueryRowContext(ctx, `SELECT rid, last_updated, deleted, method, json FROM resource_history
 		WHERE type = ? AND id = ? AND version = ?`, typ, id, v).Scan(&r.rid, &lu, &r.Deleted, &r.Method, &r.JSON)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, Errorf(ENotFound, "%s/%s has no version %d", typ, id, v)
@@ -97,7 +97,7 @@ func (s *Store) VRead(ctx context.Context, typ, id, vid string) (*Resource, erro
 		return nil, err
 	}
 	r.LastUpdated = time.UnixMicro(lu).UTC()
-	if err := s.allow(ctx, s.r, typ, id, r.rid, Read); err != nil {
+	if err := s.allow(ctx, s.rq, typ, id, r.rid, Read); err != nil {
 		return nil, err
 	}
 	if r.Deleted {

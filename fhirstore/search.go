@@ -127,7 +127,7 @@ func (s *Store) Search(ctx context.Context, req SearchRequest) (*SearchResult, e
 		cur = c
 	}
 	q := &query{s: s, ctx: ctx, access: AccessFrom(ctx), strict: req.Strict, self: url.Values{}}
-	return q.run(s.r, cur)
+	return q.run(s.rq, cur)
 }
 
 type query struct {
@@ -403,6 +403,10 @@ func (q *query) alternatives(typ, a string, alts []Alternative) (string, []any, 
 	if len(alts) == 0 {
 		return "", nil, nil
 	}
+	pt, err := loadParams()
+	if err != nil {
+		return "", nil, err
+	}
 	var ors []string
 	var args []any
 	for _, alt := range alts {
@@ -413,9 +417,24 @@ func (q *query) alternatives(typ, a string, alts []Alternative) (string, []any, 
 			if q.plainType {
 				ands = append(ands, a+".rid IN (SELECT rid FROM compartment WHERE patient_id = ?)")
 			} else {
-				ands = append(ands, "EXISTS (SELECT 1 FROM compartment WHERE rid = "+a+".rid AND patient_id = ?)")
+				// +patient_id: the rid index finds the row; an indexable patient_id term made SQLite
+				// consult STAT4 for the bound value and re-prepare the statement on every run.
+				ands = append(ands, "EXISTS (SELECT 1 FROM compartment WHERE rid = "+a+".rid AND +patient_id = ?)")
 			}
 			args = append(args, alt.Patient)
+		}
+		if alt.Practitioner != "" {
+			// The panel is read live from the Patient.general-practitioner index, so a
+			// patient assigned to the practitioner is visible at once.
+			gp := pt.byType["Patient"]["general-practitioner"]
+			panel := "SELECT p.id FROM idx_reference x JOIN resource_current p ON p.rid = x.rid" +
+				" WHERE x.pid = ? AND x.target_id = ? AND x.target_type = 'Practitioner' AND p.deleted = 0"
+			if q.plainType {
+				ands = append(ands, a+".rid IN (SELECT rid FROM compartment WHERE patient_id IN ("+panel+"))")
+			} else {
+				ands = append(ands, "EXISTS (SELECT 1 FROM compartment WHERE rid = "+a+".rid AND +patient_id IN ("+panel+"))")
+			}
+			args = append(args, gp.PID, alt.Practitioner)
 		}
 		for name, vs := range alt.Constraints {
 			for _, v := range vs {

@@ -41,8 +41,10 @@ type Options struct {
 // serialises writes (SQLite allows one writer anyway, and a single connection avoids
 // "database is locked" between our own writers) while a pool of readers serves reads.
 type Store struct {
-	w      *sql.DB
-	r      *sql.DB
+	w *sql.DB
+	r *sql.DB
+	// rq is the read pool through prepared statements kept by SQL text.
+	rq     *stmtCache
 	now    func() time.Time
 	log    *slog.Logger
 	tmpDir string
@@ -97,6 +99,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s.r.SetMaxOpenConns(n)
 	s.r.SetMaxIdleConns(n)
+	s.rq = newStmtCache(s.r, 256)
 	if err := s.w.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -134,6 +137,7 @@ func (s *Store) Close() error {
 		<-s.decisionsDone
 	}
 	if s.r != nil {
+		s.rq.Close()
 		errs = append(errs, s.r.Close())
 	}
 	if s.w != nil {
