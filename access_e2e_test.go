@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,14 @@ type axEnv struct {
 
 func axStart(tb testing.TB, open bool) *axEnv {
 	tb.Helper()
-	app := &App{Config: Config{Addr: "127.0.0.1:0", DB: filepath.Join(tb.TempDir(), "fhirbox.db"), SeedPatients: 5, Open: open}}
+	return axStartWith(tb, Config{Open: open})
+}
+
+// axStartWith starts fhirbox with c on :0, a temporary database and 5 seeded patients.
+func axStartWith(tb testing.TB, c Config) *axEnv {
+	tb.Helper()
+	c.Addr, c.DB, c.SeedPatients = "127.0.0.1:0", filepath.Join(tb.TempDir(), "fhirbox.db"), 5
+	app := &App{Config: c}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := app.Start(ctx); err != nil {
@@ -956,3 +964,59 @@ func BenchmarkAuthorizedSearch(b *testing.B) { axBenchSearch(b, false) }
 
 // BenchmarkOpenSearch: ... and the same search on an --open server with the same seed.
 func BenchmarkOpenSearch(b *testing.B) { axBenchSearch(b, true) }
+
+// TestPractitionerPanel: with --practitioner-access panel a practitioner's user/ token
+// reaches exactly the patients whose generalPractitioner they are, and their data; by
+// default it reaches everyone.
+func TestPractitionerPanel(t *testing.T) {
+	e := axStartWith(t, Config{PractitionerAccess: "panel"})
+	sys := e.sys()
+	all := axIDs(e.do(sys, "GET", "/Patient?_count=100", "").body)
+	// dr.smith is Practitioner/<id>: find the id through the token's fhirUser.
+	var doc struct{ User string }
+	if tok, err := e.app.Auth.MintToken(context.Background(), "sample-app", "dr.smith", "", "user/*.rs openid fhirUser"); err != nil {
+		t.Fatal(err)
+	} else if g, err := e.app.Auth.ResolveToken(context.Background(), tok["access_token"].(string)); err != nil {
+		t.Fatal(err)
+	} else {
+		doc.User = g.User
+	}
+	if !strings.HasPrefix(doc.User, "Practitioner/") {
+		t.Fatalf("dr.smith's fhirUser is %q", doc.User)
+	}
+	mine := axIDs(e.do(sys, "GET", "/Patient?_count=100&general-practitioner="+doc.User, "").body)
+	if len(mine) == 0 || len(mine) == len(all) {
+		t.Fatalf("the seed should give %s some but not all of the %d patients; it has %v", doc.User, len(all), mine)
+	}
+	tok := e.doc()
+	if got := axIDs(e.do(tok, "GET", "/Patient?_count=100", "").body); strings.Join(got, ",") != strings.Join(mine, ",") {
+		t.Errorf("panel Patient search: %v, want %v", got, mine)
+	}
+	var other string
+	for _, p := range all {
+		if !slices.Contains(mine, p) {
+			other = p
+			break
+		}
+	}
+	for _, path := range []string{"/" + other, "/Observation?patient=" + other, "/" + other + "/$everything"} {
+		r := e.do(tok, "GET", path, "")
+		if path == "/"+other {
+			if r.status != 404 {
+				t.Errorf("GET %s outside the panel: %d, want 404", path, r.status)
+			}
+			continue
+		}
+		if r.status != 200 && r.status != 404 || len(axIDs(r.body)) != 0 {
+			t.Errorf("GET %s outside the panel: %d with %d entries, want none", path, r.status, len(axIDs(r.body)))
+		}
+	}
+	if r := e.do(tok, "GET", "/Observation?patient="+mine[0]+"&_summary=count", ""); axTotal(r.body) <= 0 {
+		t.Errorf("Observations of %s in the panel: %d %.200s", mine[0], r.status, r.body)
+	}
+	// The default reaches every patient.
+	d := axStart(t, false)
+	if got := axIDs(d.do(d.doc(), "GET", "/Patient?_count=100", "").body); len(got) != len(all) {
+		t.Errorf("default practitioner access: %d patients, want all %d", len(got), len(all))
+	}
+}

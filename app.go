@@ -36,6 +36,9 @@ type Config struct {
 	TokenFormat string
 	// TLSSelfSigned serves HTTPS with a throwaway self-signed certificate.
 	TLSSelfSigned bool
+	// PractitionerAccess is "all" (default: a practitioner's user/ scopes reach every
+	// patient) or "panel" (only the patients whose generalPractitioner they are).
+	PractitionerAccess string
 }
 
 // App is the whole program: store, HTTP server and listener. Tests start it on :0 with a
@@ -59,6 +62,11 @@ func (a *App) Start(ctx context.Context) error {
 	c := &a.Config
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	switch c.PractitionerAccess {
+	case "", "all", "panel":
+	default:
+		return fmt.Errorf("--practitioner-access must be all or panel, not %q", c.PractitionerAccess)
 	}
 	var err error
 	a.Store, err = fhirstore.Open(ctx, fhirstore.Options{Path: c.DB, Memory: c.Memory, Logger: c.Logger})
@@ -132,6 +140,7 @@ func (a *App) Start(ctx context.Context) error {
 	scfg.Home = home
 	if !c.Open {
 		scfg.Tokens = grantResolver{a.Auth}
+		scfg.PractitionerPanel = c.PractitionerAccess == "panel"
 	} else {
 		c.Logger.Warn("the FHIR API is open: no access token is needed and every request has full access (--open)")
 	}

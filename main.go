@@ -48,6 +48,7 @@ type globalFlags struct {
 	addr, db, baseURL, logFormat string
 	memory, noSeed, open, tls    bool
 	tokenFormat                  string
+	practitionerAccess           string
 	maxBody                      int64
 }
 
@@ -61,6 +62,8 @@ func newFlagSet(name string, g *globalFlags, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&g.open, "open", envBool("OPEN"), "serve the FHIR API without access tokens (full access)")
 	fs.StringVar(&g.tokenFormat, "token-format", env("TOKEN_FORMAT", "jwt"), "access token format: jwt or opaque")
 	fs.BoolVar(&g.tls, "tls-self-signed", envBool("TLS_SELF_SIGNED"), "serve HTTPS (TLS ≥ 1.2) with a throwaway self-signed certificate")
+	fs.StringVar(&g.practitionerAccess, "practitioner-access", env("PRACTITIONER_ACCESS", "all"),
+		"what a practitioner's user/ scopes reach: all patients, or their panel (patients whose generalPractitioner they are)")
 	fs.BoolVar(&g.noSeed, "no-seed", envBool("NO_SEED"), "start with an empty store instead of the demo population")
 	fs.StringVar(&g.logFormat, "log-format", env("LOG_FORMAT", ""), "log format: text or json (default text on a terminal, json otherwise)")
 	fs.Int64Var(&g.maxBody, "max-body", envInt("MAX_BODY", 16<<20), "largest accepted request body in bytes")
@@ -197,7 +200,8 @@ func serve(ctx context.Context, g globalFlags, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	app := &App{Config: Config{Addr: g.addr, DB: g.db, Memory: g.memory, BaseURL: g.baseURL, MaxBodyBytes: g.maxBody, Logger: log, NoSeed: g.noSeed,
-		Open: g.open, TokenFormat: g.tokenFormat, TLSSelfSigned: g.tls}}
+		Open: g.open, TokenFormat: g.tokenFormat, TLSSelfSigned: g.tls,
+		PractitionerAccess: g.practitionerAccess}}
 	if err := app.Start(ctx); err != nil {
 		return err
 	}

@@ -20,10 +20,13 @@ const (
 // which interaction letters, confined to one patient's compartment or not, and any extra
 // search constraints (granular scopes such as ?category=laboratory).
 type AccessRule struct {
-	Scope        string     // the scope as granted, for explanations
-	Type         string     // resource type or "*"
-	Interactions string     // subset of "cruds"
-	Patient      string     // when set, only resources in Patient/<Patient>'s compartment
+	Scope        string // the scope as granted, for explanations
+	Type         string // resource type or "*"
+	Interactions string // subset of "cruds"
+	Patient      string // when set, only resources in Patient/<Patient>'s compartment
+	// Practitioner, when set, confines the rule to the compartments of the patients whose
+	// Patient.generalPractitioner is Practitioner/<Practitioner>: a clinician's panel.
+	Practitioner string
 	Constraints  url.Values // granular search constraints, ANDed
 }
 
@@ -52,8 +55,9 @@ func AccessFrom(ctx context.Context) *Access {
 // Alternative is one way a resource of some type may be visible: in a compartment and/or
 // matching constraints. A resource is visible when it satisfies any alternative.
 type Alternative struct {
-	Patient     string
-	Constraints url.Values
+	Patient      string
+	Practitioner string // the panel of Practitioner/<id>, as in AccessRule
+	Constraints  url.Values
 }
 
 // For returns the alternatives under which interaction i on typ is allowed. ok=false means
@@ -67,10 +71,10 @@ func (a *Access) For(typ string, i byte) (alts []Alternative, ok bool) {
 			continue
 		}
 		ok = true
-		if r.Patient == "" && len(r.Constraints) == 0 {
+		if r.Patient == "" && r.Practitioner == "" && len(r.Constraints) == 0 {
 			return nil, true // one unrestricted rule makes the others irrelevant
 		}
-		alts = append(alts, Alternative{Patient: r.Patient, Constraints: r.Constraints})
+		alts = append(alts, Alternative{Patient: r.Patient, Practitioner: r.Practitioner, Constraints: r.Constraints})
 	}
 	return alts, ok
 }

@@ -435,3 +435,63 @@ func TestAccessInstanceInteractions(t *testing.T) {
 		}
 	})
 }
+
+// TestAccessPractitionerPanel: a rule confined to a practitioner's panel sees exactly the
+// compartments of the patients whose generalPractitioner is that practitioner, read live.
+func TestAccessPractitionerPanel(t *testing.T) {
+	s := newAccessStore(t)
+	bg := context.Background()
+	setGP := func(id, body string) {
+		t.Helper()
+		if _, _, err := s.Update(bg, "Patient", id, []byte(body), WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setGP("p1", `{"resourceType":"Patient","id":"p1","name":[{"family":"Smith"}],"generalPractitioner":[{"reference":"Practitioner/gp1"}]}`)
+	panel := WithAccess(bg, &Access{Level: "user", Rules: []AccessRule{
+		{Scope: "user/*.cruds", Type: "*", Interactions: "cruds", Practitioner: "gp1"}}})
+	search := func(typ string, params url.Values) string {
+		t.Helper()
+		res, err := s.Search(panel, SearchRequest{Type: typ, Params: params})
+		if err != nil {
+			t.Fatalf("%s?%s: %v", typ, params.Encode(), err)
+		}
+		m, inc := refsOf(res)
+		return strings.Join(append(m, inc...), ",")
+	}
+	if got := search("Patient", nil); got != "Patient/p1" {
+		t.Errorf("Patient: %s, want Patient/p1", got)
+	}
+	if got := search("Observation", q("code=2339-0,L2")); got != "Observation/obs1" {
+		t.Errorf("Observation?code (criteria drive): %s, want Observation/obs1", got)
+	}
+	if got := search("Observation", nil); got != "Observation/leak1,Observation/obs1,Observation/obs3" {
+		t.Errorf("Observation: %s", got)
+	}
+	if _, err := s.Read(panel, "Patient", "p2"); ErrorCode(err) != ENotFound {
+		t.Errorf("read Patient/p2 outside the panel: %v, want ENotFound", err)
+	}
+	if _, err := s.Read(panel, "Observation", "obs2"); ErrorCode(err) != ENotFound {
+		t.Errorf("read Observation/obs2 outside the panel: %v, want ENotFound", err)
+	}
+	// Writing p2's Observation, or moving p1's out of the panel, is refused.
+	if _, _, err := s.Update(panel, "Observation", "obs2", []byte(`{"resourceType":"Observation","id":"obs2","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}`), WriteOptions{}); ErrorCode(err) != ENotFound {
+		t.Errorf("update of p2's Observation: %v, want ENotFound", err)
+	}
+	if _, _, err := s.Update(panel, "Observation", "obs1", []byte(`{"resourceType":"Observation","id":"obs1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p2"}}`), WriteOptions{}); ErrorCode(err) != EForbidden {
+		t.Errorf("moving obs1 to p2: %v, want EForbidden", err)
+	}
+	// Another practitioner's panel is empty.
+	other := WithAccess(bg, &Access{Level: "user", Rules: []AccessRule{{Type: "*", Interactions: "rs", Practitioner: "gp2"}}})
+	if res, err := s.Search(other, SearchRequest{Type: "Patient"}); err != nil || len(res.Entries) != 0 {
+		t.Errorf("gp2's panel: %v entries, err %v; want none", len(res.Entries), err)
+	}
+	// Assigning p2 to gp1 puts p2's compartment in the panel at once.
+	setGP("p2", `{"resourceType":"Patient","id":"p2","name":[{"family":"Miller"}],"generalPractitioner":[{"reference":"Practitioner/gp1"}]}`)
+	if got := search("Patient", nil); got != "Patient/p1,Patient/p2" {
+		t.Errorf("Patient after assigning p2: %s", got)
+	}
+	if _, err := s.Read(panel, "Observation", "obs2"); err != nil {
+		t.Errorf("read Observation/obs2 once p2 is in the panel: %v", err)
+	}
+}

@@ -41,12 +41,15 @@ var ErrInvalidToken = errors.New("invalid token")
 
 // accessFor builds the store's access filter from a grant. Patient-level scopes, and
 // user-level scopes of a patient user, are confined to that patient's compartment; a
-// patient scope without a patient in context grants nothing.
-func accessFor(g *Grant) *fhirstore.Access {
+// patient scope without a patient in context grants nothing. With panel, user-level scopes
+// of a practitioner are confined to the compartments of that practitioner's patients.
+func accessFor(g *Grant, panel bool) *fhirstore.Access {
 	a := &fhirstore.Access{Patient: g.Patient}
-	userPatient := ""
+	userPatient, userPractitioner := "", ""
 	if id, ok := strings.CutPrefix(g.User, "Patient/"); ok {
 		userPatient = id
+	} else if id, ok := strings.CutPrefix(g.User, "Practitioner/"); ok && panel {
+		userPractitioner = id
 	}
 	for _, sc := range g.Scopes {
 		rule := fhirstore.AccessRule{Scope: sc.Raw, Type: sc.ResourceType, Interactions: sc.Interactions, Constraints: sc.Query}
@@ -57,7 +60,7 @@ func accessFor(g *Grant) *fhirstore.Access {
 			}
 			rule.Patient = g.Patient
 		case "user":
-			rule.Patient = userPatient
+			rule.Patient, rule.Practitioner = userPatient, userPractitioner
 		case "system":
 		default:
 			continue
@@ -102,7 +105,7 @@ func (s *Server) withGrant(next http.Handler) http.Handler {
 			return
 		}
 		rec := &decisionRecord{}
-		ctx := context.WithValue(fhirstore.WithAccess(r.Context(), accessFor(g)), decisionKey{}, rec)
+		ctx := context.WithValue(fhirstore.WithAccess(r.Context(), accessFor(g, s.cfg.PractitionerPanel)), decisionKey{}, rec)
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(ctx))
 		var scopes []string

@@ -37,6 +37,10 @@ type Config struct {
 	Security map[string]any
 	// Tokens resolves bearer tokens; nil serves the API open (--open).
 	Tokens TokenResolver
+	// PractitionerPanel confines user/ scopes of a Practitioner user to the patients whose
+	// generalPractitioner is that practitioner (and their compartments). Off, a
+	// practitioner sees every patient, the sandbox default.
+	PractitionerPanel bool
 	// Home is what the home page at / lists.
 	Home *HomeInfo
 }
