@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"io"
 	"net/http"
 	"net/url"
@@ -20,6 +21,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"fhirbox/fhirstore"
 )
 
 // ---------------------------------------------------------------------------------------
@@ -1366,7 +1369,7 @@ func TestDecisionLog(t *testing.T) {
 	}
 	s.do(t, "GET", "/Patient", nil, "")
 	s.app.Store.FlushDecisions()
-	ds, err := s.app.Store.Decisions(ctx, 10)
+	ds, err := s.app.Store.Decisions(ctx, fhirstore.DecisionFilter{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1383,5 +1386,39 @@ func TestDecisionLog(t *testing.T) {
 	}
 	if ds[2].Decision != "allow" || ds[2].Status != 200 || ds[2].User != "Practitioner/prac-0001" {
 		t.Errorf("allowed search logged as %+v", ds[2])
+	}
+
+	// The teaching page shows the same rows; the JSON view filters them.
+	origin := strings.TrimSuffix(s.base, "/fhir")
+	page := s.do(t, "GET", origin+"/decisions", nil, "")
+	if page.Status != 200 || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /decisions: %d %s", page.Status, page.Header.Get("Content-Type"))
+	}
+	for _, want := range []string{"GET /fhir/Observation", "user/Patient.rs", "sample-app", "Practitioner/prac-0001",
+		template.HTMLEscapeString(ds[1].Reason), `class="deny"`, `class="allow"`} {
+		if !strings.Contains(string(page.Body), want) {
+			t.Errorf("decision page lacks %q", want)
+		}
+	}
+	j := s.do(t, "GET", origin+"/decisions?decision=deny&client=sample-app", map[string]string{"Accept": "application/json"}, "")
+	var out struct {
+		Decisions []struct {
+			Method, Path, Decision, Reason string
+			Status                         int
+			Client                         string `json:"client_id"`
+		}
+	}
+	if err := json.Unmarshal(j.Body, &out); err != nil || j.Status != 200 {
+		t.Fatalf("JSON view: %d %v %s", j.Status, err, j.Body)
+	}
+	if len(out.Decisions) != 1 || out.Decisions[0].Path != "/fhir/Observation" || out.Decisions[0].Status != 403 ||
+		out.Decisions[0].Client != "sample-app" || out.Decisions[0].Reason != ds[1].Reason {
+		t.Errorf("deny decisions of sample-app: %+v", out.Decisions)
+	}
+	if r := s.do(t, "GET", origin+"/decisions?decision=maybe", nil, ""); r.Status != 400 {
+		t.Errorf("decision=maybe: %d, want 400", r.Status)
+	}
+	if r := s.do(t, "GET", origin+"/decisions?limit=-1", nil, ""); r.Status != 400 {
+		t.Errorf("limit=-1: %d, want 400", r.Status)
 	}
 }

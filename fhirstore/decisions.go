@@ -80,10 +80,28 @@ func (s *Store) decisionWriter() {
 	}
 }
 
+// DecisionFilter selects logged decisions; empty fields match everything.
+type DecisionFilter struct {
+	Client   string
+	Decision string // allow or deny
+	Limit    int    // at most this many (default 100, at most MaxDecisions)
+}
+
 // Decisions returns the newest logged decisions first.
-func (s *Store) Decisions(ctx context.Context, limit int) ([]Decision, error) {
+func (s *Store) Decisions(ctx context.Context, f DecisionFilter) ([]Decision, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	w := &whereClause{}
+	w.add("1")
+	if f.Client != "" {
+		w.add("client = ?", f.Client)
+	}
+	if f.Decision != "" {
+		w.add("decision = ?", f.Decision)
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT at, method, path, client, user, patient, scopes, decision, status, reason
-		FROM decision_log ORDER BY id DESC LIMIT ?`, limit)
+		FROM decision_log WHERE `+w.sql()+` ORDER BY id DESC LIMIT ?`, append(w.args, min(f.Limit, MaxDecisions))...)
 	if err != nil {
 		return nil, err
 	}

@@ -37,6 +37,7 @@ table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.35rem .
 <tr><th scope="row">SMART configuration</th><td><a href="{{.Base}}/.well-known/smart-configuration">.well-known/smart-configuration</a></td></tr>
 <tr><th scope="row">OpenID configuration</th><td><a href="{{.Base}}/.well-known/openid-configuration">.well-known/openid-configuration</a></td></tr>
 <tr><th scope="row">Sample SMART app</th><td><a href="/app/">/app/</a> — a standalone launch, step by step</td></tr>
+<tr><th scope="row">Access decisions</th><td><a href="/decisions">/decisions</a> — why each FHIR request was allowed or denied</td></tr>
 </table></div>
 <h2>Demo logins</h2>
 <div class="card"><table><tr><th>username</th><th>password</th><th>FHIR user</th></tr>

@@ -111,6 +111,7 @@ func (s *Server) routes() {
 		}
 	}
 	r.Path("/").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.handleHome)
+	r.Path("/decisions").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.handleDecisions)
 	p := strings.TrimRight(s.base.Path, "/")
 	f := r.PathPrefix(p).Subrouter()
 	f.Use(s.withCORS, s.withNegotiation, s.withGrant)
