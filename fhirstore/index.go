@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -386,8 +387,11 @@ func parseDateRange(s string) (lo, hi int64, ok bool) {
 	return 0, 0, false
 }
 
-// index writes the search index and compartment rows of one resource in tx. fresh means
-// the rid has no rows yet (a create), so nothing needs deleting first.
+// writeIndex queues the search index and compartment rows of one resource for tx. fresh
+// means the rid has no rows yet (a create), so nothing needs deleting first. The rows are
+// inserted when the transaction reads the index or commits (flushIndex): a load writes
+// thousands of resources per transaction, and large multi-row INSERTs cost a fraction of
+// one small INSERT per table per resource.
 func (s *Store) writeIndex(ctx context.Context, tx *sql.Tx, rid int64, typ string, res map[string]any, fresh bool) error {
 	rows, err := extract(typ, res)
 	if err != nil {
@@ -398,74 +402,115 @@ func (s *Store) writeIndex(ctx context.Context, tx *sql.Tx, rid int64, typ strin
 			return err
 		}
 	}
-	// One multi-row INSERT per table: per-statement overhead, not SQLite, dominated
-	// indexing when each row was its own statement.
-	w := &s.idxStmts
-	if err := w.insert(ctx, tx, "idx_string (pid, norm, exact, rid)", 4, len(rows.strings), func(i int) []any {
-		r := rows.strings[i]
-		return []any{r.pid, r.norm, r.exact, rid}
-	}); err != nil {
-		return err
+	p := &s.pending
+	for _, r := range rows.strings {
+		p.add(tabString, r.pid, r.norm, r.exact, rid)
 	}
-	if err := w.insert(ctx, tx, "idx_token (pid, system, code, text, rid)", 5, len(rows.tokens), func(i int) []any {
-		r := rows.tokens[i]
-		return []any{r.pid, r.system, r.code, r.text, rid}
-	}); err != nil {
-		return err
+	for _, r := range rows.tokens {
+		p.add(tabToken, r.pid, r.system, r.code, r.text, rid)
 	}
-	if err := w.insert(ctx, tx, "idx_reference (pid, target_type, target_id, url, rid)", 5, len(rows.refs), func(i int) []any {
-		r := rows.refs[i]
-		return []any{r.pid, r.ttype, r.tid, r.url, rid}
-	}); err != nil {
-		return err
+	for _, r := range rows.refs {
+		p.add(tabReference, r.pid, r.ttype, r.tid, r.url, rid)
 	}
-	if err := w.insert(ctx, tx, "idx_date (pid, low, high, rid)", 4, len(rows.dates), func(i int) []any {
-		r := rows.dates[i]
-		return []any{r.pid, r.low, r.high, rid}
-	}); err != nil {
-		return err
+	for _, r := range rows.dates {
+		p.add(tabDate, r.pid, r.low, r.high, rid)
 	}
-	if err := w.insert(ctx, tx, "idx_number (pid, value, low, high, system, code, rid)", 7, len(rows.numbers), func(i int) []any {
-		r := rows.numbers[i]
-		return []any{r.pid, r.value, r.low, r.high, r.system, r.code, rid}
-	}); err != nil {
-		return err
+	for _, r := range rows.numbers {
+		p.add(tabNumber, r.pid, r.value, r.low, r.high, r.system, r.code, rid)
 	}
-	if err := w.insert(ctx, tx, "idx_uri (pid, uri, rid)", 3, len(rows.uris), func(i int) []any {
-		r := rows.uris[i]
-		return []any{r.pid, r.uri, rid}
-	}); err != nil {
-		return err
+	for _, r := range rows.uris {
+		p.add(tabURI, r.pid, r.uri, rid)
 	}
-	return w.insert(ctx, tx, "compartment (patient_id, rid)", 2, len(rows.compartment), func(i int) []any {
-		return []any{rows.compartment[i], rid}
-	})
+	for _, id := range rows.compartment {
+		p.add(tabCompartment, id, rid)
+	}
+	return nil
 }
 
-// insert writes n rows of cols values each with as few statements as possible, using
-// multi-row INSERTs prepared at open for 1, 2, 4 ... 32 rows.
-func (st *idxStatements) insert(ctx context.Context, tx *sql.Tx, table string, cols, n int, row func(int) []any) error {
-	for start := 0; start < n; {
-		k := 32
-		for k > n-start {
-			k /= 2
-		}
-		stmt := st.cache[table+"/"+strconv.Itoa(k)]
-		args := make([]any, 0, k*cols)
-		for i := start; i < start+k; i++ {
-			args = append(args, row(i)...)
-		}
-		if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
-			return err
-		}
-		start += k
+// The index tables in indexInserts order, and their columns as INSERT names them.
+const (
+	tabString = iota
+	tabToken
+	tabReference
+	tabDate
+	tabNumber
+	tabURI
+	tabCompartment
+	numIndexTables
+)
+
+var indexInserts = [numIndexTables]struct {
+	table string
+	cols  int
+}{
+	{"idx_string (pid, norm, exact, rid)", 4},
+	{"idx_token (pid, system, code, text, rid)", 5},
+	{"idx_reference (pid, target_type, target_id, url, rid)", 5},
+	{"idx_date (pid, low, high, rid)", 4},
+	{"idx_number (pid, value, low, high, system, code, rid)", 7},
+	{"idx_uri (pid, uri, rid)", 3},
+	{"compartment (patient_id, rid)", 2},
+}
+
+// maxInsertRows is the largest multi-row INSERT prepared: 7 columns × 256 rows stays far
+// below SQLite's limit on bound parameters.
+const maxInsertRows = 256
+
+// pendingIndex holds index rows written by the current transaction but not yet inserted,
+// as flat argument lists per table. The writer has one connection, so transactions are
+// serial and one buffer on the Store serves them all.
+type pendingIndex struct {
+	args [numIndexTables][]any
+}
+
+func (p *pendingIndex) add(table int, vals ...any) { p.args[table] = append(p.args[table], vals...) }
+
+func (p *pendingIndex) reset() {
+	for i := range p.args {
+		p.args[i] = p.args[i][:0]
 	}
+}
+
+// flushIndex inserts the pending index rows in tx. Everything that reads the index inside
+// a write transaction (access checks of written resources, re-indexing, conditional
+// matches) flushes first, and so does commit.
+func (s *Store) flushIndex(ctx context.Context, tx *sql.Tx) error {
+	p := &s.pending
+	for t, ins := range indexInserts {
+		args := p.args[t]
+		for len(args) > 0 {
+			n := len(args) / ins.cols
+			k := maxInsertRows
+			for k > n {
+				k /= 2
+			}
+			stmt := s.idxStmts.insert[t][bits.TrailingZeros(uint(k))]
+			if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args[:k*ins.cols]...); err != nil {
+				p.reset()
+				return err
+			}
+			args = args[k*ins.cols:]
+		}
+	}
+	p.reset()
 	return nil
 }
 
 var indexTables = []string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_uri", "compartment"}
 
+// flushPending flushes the pending index rows when q is the write transaction, before a
+// query that must see them.
+func (s *Store) flushPending(ctx context.Context, q querier) error {
+	if tx, ok := q.(*sql.Tx); ok {
+		return s.flushIndex(ctx, tx)
+	}
+	return nil
+}
+
 func (s *Store) unindex(ctx context.Context, tx *sql.Tx, rid int64) error {
+	if err := s.flushIndex(ctx, tx); err != nil {
+		return err
+	}
 	for _, st := range s.idxStmts.del {
 		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, rid); err != nil {
 			return err
@@ -475,34 +520,22 @@ func (s *Store) unindex(ctx context.Context, tx *sql.Tx, rid int64) error {
 }
 
 type idxStatements struct {
-	cache map[string]*sql.Stmt // "table (cols)/rows" -> INSERT
-	del   []*sql.Stmt
-}
-
-// indexInserts are the index tables with their columns, as insert names them.
-var indexInserts = map[string]int{
-	"idx_string (pid, norm, exact, rid)":                    4,
-	"idx_token (pid, system, code, text, rid)":              5,
-	"idx_reference (pid, target_type, target_id, url, rid)": 5,
-	"idx_date (pid, low, high, rid)":                        4,
-	"idx_number (pid, value, low, high, system, code, rid)": 7,
-	"idx_uri (pid, uri, rid)":                               3,
-	"compartment (patient_id, rid)":                         2,
+	insert [numIndexTables][]*sql.Stmt // by table, then log2 of the rows per statement
+	del    []*sql.Stmt
 }
 
 // prepareIndex prepares every index statement up front: the writer has one connection,
 // so nothing can be prepared on it while a transaction holds it.
 func (s *Store) prepareIndex(ctx context.Context) error {
 	st := &s.idxStmts
-	st.cache = map[string]*sql.Stmt{}
-	for table, cols := range indexInserts {
-		one := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
-		for k := 1; k <= 32; k *= 2 {
-			stmt, err := s.w.PrepareContext(ctx, "INSERT INTO "+table+" VALUES "+strings.TrimSuffix(strings.Repeat(one+",", k), ","))
+	for t, ins := range indexInserts {
+		one := "(" + strings.TrimSuffix(strings.Repeat("?,", ins.cols), ",") + ")"
+		for k := 1; k <= maxInsertRows; k *= 2 {
+			stmt, err := s.w.PrepareContext(ctx, "INSERT INTO "+ins.table+" VALUES "+strings.TrimSuffix(strings.Repeat(one+",", k), ","))
 			if err != nil {
 				return err
 			}
-			st.cache[table+"/"+strconv.Itoa(k)] = stmt
+			st.insert[t] = append(st.insert[t], stmt)
 		}
 	}
 	for _, t := range indexTables {

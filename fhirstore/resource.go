@@ -530,6 +530,9 @@ func (s *Store) allowAfter(ctx context.Context, q querier, typ string, rid int64
 }
 
 func (s *Store) visible(ctx context.Context, q querier, typ string, rid int64, alts []Alternative) (bool, error) {
+	if err := s.flushPending(ctx, q); err != nil {
+		return false, err
+	}
 	qq := &query{s: s, ctx: ctx, strict: true}
 	cond, args, err := qq.alternatives(typ, "r", alts)
 	if err != nil || cond == "" {

@@ -475,6 +475,9 @@ func nowMicros() int64 { return time.Now().UnixMicro() }
 // matchParams returns the ids of live typ resources matching params, for conditional
 // operations. Only matches inside the caller's access filter count.
 func (s *Store) matchParams(ctx context.Context, db querier, typ string, params url.Values) ([]string, error) {
+	if err := s.flushPending(ctx, db); err != nil {
+		return nil, err
+	}
 	q := &query{s: s, ctx: ctx, access: AccessFrom(ctx), strict: true, self: url.Values{}}
 	w := &whereClause{}
 	w.add("r.deleted = 0")

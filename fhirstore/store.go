@@ -48,8 +48,10 @@ type Store struct {
 	now    func() time.Time
 	log    *slog.Logger
 	tmpDir string
-	// idxStmts insert and delete search index rows.
+	// idxStmts insert and delete search index rows; pending holds the rows of the current
+	// write transaction until it reads the index or commits.
 	idxStmts idxStatements
+	pending  pendingIndex
 	// Hot write statements, prepared once on the writer connection: re-preparing them
 	// per resource cost a tenth of import time.
 	stmtCurrent, stmtInsert, stmtUpdate, stmtHistory, stmtNextRID *sql.Stmt
@@ -222,7 +224,11 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	defer tx.Rollback()
+	defer s.pending.reset() // a failed transaction leaves nothing for the next one
 	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := s.flushIndex(ctx, tx); err != nil {
 		return err
 	}
 	return tx.Commit()
