@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -129,27 +130,98 @@ func clientsCmd(ctx context.Context, g globalFlags, args []string, c auth.Client
 	return nil
 }
 
-// launchCmd creates an EHR launch context and prints the app's launch URL with iss and
-// launch, as an EHR would open it.
-func launchCmd(ctx context.Context, g globalFlags, client, patient, user, encounter string, stdout, stderr io.Writer) error {
+// launchOptions are the flags of `fhirbox launch`.
+type launchOptions struct {
+	client, patient, user, encounter, intent, tenant string
+	fhirContext                                      fhirContextFlag
+}
+
+// addLaunchFlags defines the flags of `fhirbox launch` on fs.
+func addLaunchFlags(fs *flag.FlagSet) *launchOptions {
+	o := &launchOptions{}
+	fs.StringVar(&o.client, "client", seed.SampleAppClientID, "client to launch")
+	fs.StringVar(&o.patient, "patient", "", "patient in context")
+	fs.StringVar(&o.user, "user", "", "user the EHR has authenticated (the app's authorization skips the login page)")
+	fs.StringVar(&o.encounter, "encounter", "", "encounter in context")
+	fs.StringVar(&o.intent, "intent", "", "SMART intent, e.g. reconcile-medications")
+	fs.StringVar(&o.tenant, "tenant", "", "SMART tenant: an opaque organization id")
+	fs.Var(&o.fhirContext, "fhir-context", "fhirContext item, repeatable: a relative reference (Observation/123), a JSON object "+
+		`({"canonical":"http://…|1","type":"Questionnaire"}) or a JSON array of objects`)
+	return o
+}
+
+// fhirContextFlag collects --fhir-context values as fhirContext items; the launch API
+// validates them.
+type fhirContextFlag []json.RawMessage
+
+func (f *fhirContextFlag) String() string {
+	if f == nil || len(*f) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(*f)
+	return string(b)
+}
+
+func (f *fhirContextFlag) Set(v string) error {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "":
+		return fmt.Errorf("empty fhirContext item")
+	case v[0] == '[':
+		var items []json.RawMessage
+		if err := json.Unmarshal([]byte(v), &items); err != nil {
+			return fmt.Errorf("not a JSON array: %v", err)
+		}
+		*f = append(*f, items...)
+	case v[0] == '{':
+		if !json.Valid([]byte(v)) {
+			return fmt.Errorf("not a JSON object: %s", v)
+		}
+		*f = append(*f, json.RawMessage(v))
+	default:
+		b, _ := json.Marshal(map[string]string{"reference": v})
+		*f = append(*f, b)
+	}
+	return nil
+}
+
+// launchWith creates an EHR launch context and prints the app's launch URL with iss and
+// launch, as an EHR would open it. It posts the options to the authorization server's
+// launch API in process, as a caller on this machine.
+func launchWith(ctx context.Context, g globalFlags, o *launchOptions, stdout, stderr io.Writer) error {
 	store, a, base, err := openAuthBase(ctx, g, stderr)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	body, _ := json.Marshal(map[string]string{"client_id": client, "patient": patient, "user": user, "encounter": encounter})
+	req := map[string]any{"client_id": o.client, "patient": o.patient, "user": o.user, "encounter": o.encounter,
+		"intent": o.intent, "tenant": o.tenant}
+	if len(o.fhirContext) > 0 {
+		req["fhirContext"] = o.fhirContext
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
 	origin := strings.TrimSuffix(base, "/fhir")
-	req := httptest.NewRequestWithContext(ctx, http.MethodPost, origin+"/auth/launch", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
+	hreq := httptest.NewRequestWithContext(ctx, http.MethodPost, origin+"/auth/launch", bytes.NewReader(body))
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.RemoteAddr = "127.0.0.1:0"
 	rec := httptest.NewRecorder()
-	a.Handler().ServeHTTP(rec, req)
+	a.Handler().ServeHTTP(rec, hreq)
 	var out map[string]string
 	if rec.Code != http.StatusCreated || json.Unmarshal(rec.Body.Bytes(), &out) != nil {
+		var oe struct {
+			Desc string `json:"error_description"`
+		}
+		if json.Unmarshal(rec.Body.Bytes(), &oe) == nil && oe.Desc != "" {
+			return fmt.Errorf("creating the launch: %s", oe.Desc)
+		}
 		return fmt.Errorf("creating the launch: %d %s", rec.Code, strings.TrimSpace(rec.Body.String()))
 	}
 	launchURL := out["launch_url"]
 	for _, c := range seed.DemoClients() {
-		if c.ID == client && c.LaunchURL(origin) != "" {
+		if c.ID == o.client && c.LaunchURL(origin) != "" {
 			launchURL = c.LaunchURL(origin) + "?" + url.Values{"iss": {base}, "launch": {out["launch"]}}.Encode()
 		}
 	}

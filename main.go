@@ -36,7 +36,8 @@ Usage:
   fhirbox seed [--patients N] [--seed S]  add a synthetic population (deterministic)
   fhirbox reset                  delete the database and load the default demo population
   fhirbox token [--client C] [--user U] [--patient P] --scope "..."  mint an access token
-  fhirbox launch --client C --patient P [--user U] [--encounter E]  print an EHR launch URL
+  fhirbox launch --client C --patient P [--user U] [--encounter E] [--intent I] [--tenant T]
+                 [--fhir-context Type/id|JSON]...  print an EHR launch URL
   fhirbox users [add --username U --password P --fhir-user Practitioner/X]
   fhirbox clients [add --id C --redirect-uri U [--secret S] --scope "..." | key CLIENT]
 
@@ -150,14 +151,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return tokenCmd(ctx, g, *client, *user, *patient, *scope, stdout, stderr)
 	case "launch":
-		client := fs.String("client", seed.SampleAppClientID, "client to launch")
-		patient := fs.String("patient", "", "patient in context")
-		user := fs.String("user", "", "user in context")
-		encounter := fs.String("encounter", "", "encounter in context")
+		o := addLaunchFlags(fs)
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
-		return launchCmd(ctx, g, *client, *patient, *user, *encounter, stdout, stderr)
+		return launchWith(ctx, g, o, stdout, stderr)
 	case "users":
 		var u auth.User
 		fs.StringVar(&u.Username, "username", "", "username (users add)")

@@ -45,6 +45,7 @@ type PatientSummary struct{ ID, Name, Gender, BirthDate, MRN string }
 // Grant is what an access token stands for.
 type Grant struct {
 	TokenID, ClientID, User, Patient, Encounter string
+	FHIRContext                                 []FHIRContextItem // SMART fhirContext of an EHR launch
 	Scope                                       string
 	Scopes                                      []Scope
 	Audience                                    string

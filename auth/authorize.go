@@ -96,12 +96,27 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if launch := f.Get("launch"); launch != "" {
 		lc, err := s.loadLaunch(ctx, launch)
+		if err != nil && !errors.Is(err, errUnknownLaunch) {
+			s.log.Error("authorize: load launch", "err", err)
+			fail("server_error", "could not load the launch")
+			return
+		}
 		if err != nil || (lc.ClientID != "" && lc.ClientID != client.ID) {
 			fail("invalid_request", "unknown or expired launch")
 			return
 		}
+		if lc.User != "" {
+			// The EHR authenticated this user: no login page, whoever the browser's
+			// session belongs to.
+			if _, err := s.getUser(ctx, lc.User); err != nil {
+				fail("invalid_request", "the launch's user no longer exists")
+				return
+			}
+			p.user = lc.User
+		}
 		if hasScope(scopes, "launch") {
-			p.patient, p.encounter, p.fromLaunch = lc.Patient, lc.Encounter, true
+			p.patient, p.encounter, p.extra = lc.Patient, lc.Encounter, lc.Extra
+			p.ehrBanner = lc.Patient != "" && !lc.NeedBanner
 		}
 	} else if hasScope(scopes, "launch") {
 		// EHR launch scope without a launch: no EHR context to share.
@@ -131,12 +146,13 @@ func removeScope(scopes []string, drop string) []string {
 // advance sends the browser to the next step: login, patient picker, or consent.
 func (s *Server) advance(w http.ResponseWriter, r *http.Request, sess *session, p *pendingAuth) {
 	q := "?req=" + url.QueryEscape(p.id)
-	if sess.user == "" {
+	user := userFor(sess, p)
+	if user == "" {
 		http.Redirect(w, r, s.url("/login")+q, http.StatusFound)
 		return
 	}
 	if p.patient == "" && needsPatient(p.scopes) {
-		if u, err := s.getUser(r.Context(), sess.user); err == nil {
+		if u, err := s.getUser(r.Context(), user); err == nil {
 			if id, ok := strings.CutPrefix(u.FHIRUser, "Patient/"); ok && id != "" {
 				p.patient = id
 				s.updatePending(p)
@@ -152,22 +168,18 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, sess *session, 
 
 // finishAuthorization issues the code for the consented scopes and redirects to the client.
 func (s *Server) finishAuthorization(ctx context.Context, w http.ResponseWriter, r *http.Request, sess *session, p *pendingAuth, granted []string) {
-	u, err := s.getUser(ctx, sess.user)
+	u, err := s.getUser(ctx, userFor(sess, p))
 	if err != nil {
 		authzError(w, r, p.redirectURI, p.state, "server_error", "user not found")
 		return
 	}
-	patient, encounter := p.patient, p.encounter
-	if !needsPatient(granted) && !hasScope(granted, "launch") {
-		patient = ""
-	}
-	if !hasScope(granted, "launch/encounter") && !hasScope(granted, "launch") {
-		encounter = ""
-	}
+	tc := tokenContext{patient: p.patient, encounter: p.encounter, extra: p.extra}.scoped(granted)
+	// The app shows a banner unless the EHR shows one for this very patient (a patient
+	// picked here, not by the EHR, is not on the EHR's screen).
+	tc.needBanner = tc.patient != "" && !p.ehrBanner
 	code, err := s.createCode(ctx, authCode{
 		clientID: p.clientID, redirectURI: p.redirectURI, username: u.Username, fhirUser: u.FHIRUser,
-		patient: patient, encounter: encounter, scope: strings.Join(granted, " "), nonce: p.nonce,
-		challenge: p.challenge, needBanner: !p.fromLaunch && patient != "",
+		ctx: tc, scope: strings.Join(granted, " "), nonce: p.nonce, challenge: p.challenge,
 	})
 	if err != nil {
 		s.log.Error("authorize: create code", "err", err)

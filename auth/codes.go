@@ -9,10 +9,10 @@ import (
 
 // authCode is an issued authorization code.
 type authCode struct {
-	hash, clientID, redirectURI, username, fhirUser, patient, encounter, scope, nonce, challenge string
-	needBanner                                                                                   bool
-	expiresAt                                                                                    int64
-	used                                                                                         bool
+	hash, clientID, redirectURI, username, fhirUser, scope, nonce, challenge string
+	ctx                                                                      tokenContext
+	expiresAt                                                                int64
+	used                                                                     bool
 }
 
 func sha256b64(s string) string {
@@ -31,10 +31,10 @@ func b2i(b bool) int {
 func (s *Server) createCode(ctx context.Context, c authCode) (string, error) {
 	code := randomToken(32)
 	c.hash = sha256b64(code)
-	_, err := s.db.ExecContext(ctx, `INSERT INTO auth_codes(hash, client_id, redirect_uri, username, fhir_user, patient, encounter, scope, nonce, challenge, need_banner, expires_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-		c.hash, c.clientID, c.redirectURI, c.username, c.fhirUser, c.patient, c.encounter, c.scope, c.nonce, c.challenge, b2i(c.needBanner),
-		s.now().Add(codeTTL).Unix())
+	_, err := s.db.ExecContext(ctx, `INSERT INTO auth_codes(hash, client_id, redirect_uri, username, fhir_user, patient, encounter, scope, nonce, challenge, need_banner, context, expires_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		c.hash, c.clientID, c.redirectURI, c.username, c.fhirUser, c.ctx.patient, c.ctx.encounter, c.scope, c.nonce, c.challenge, b2i(c.ctx.needBanner),
+		c.ctx.extra.encode(), s.now().Add(codeTTL).Unix())
 	return code, err
 }
 
@@ -46,13 +46,17 @@ func (s *Server) redeemCode(ctx context.Context, code string) (*authCode, error)
 	h := sha256b64(code)
 	var c authCode
 	var banner, used int
-	err := s.db.QueryRowContext(ctx, `SELECT hash, client_id, redirect_uri, username, fhir_user, patient, encounter, scope, nonce, challenge, need_banner, expires_at, used
-		FROM auth_codes WHERE hash = ?`, h).Scan(&c.hash, &c.clientID, &c.redirectURI, &c.username, &c.fhirUser, &c.patient, &c.encounter,
-		&c.scope, &c.nonce, &c.challenge, &banner, &c.expiresAt, &used)
+	var extra string
+	err := s.db.QueryRowContext(ctx, `SELECT hash, client_id, redirect_uri, username, fhir_user, patient, encounter, scope, nonce, challenge, need_banner, context, expires_at, used
+		FROM auth_codes WHERE hash = ?`, h).Scan(&c.hash, &c.clientID, &c.redirectURI, &c.username, &c.fhirUser, &c.ctx.patient, &c.ctx.encounter,
+		&c.scope, &c.nonce, &c.challenge, &banner, &extra, &c.expiresAt, &used)
 	if err != nil {
 		return nil, err
 	}
-	c.needBanner, c.used = banner != 0, used != 0
+	c.ctx.needBanner, c.used = banner != 0, used != 0
+	if c.ctx.extra, err = decodeExtra(extra); err != nil {
+		return nil, err
+	}
 	if c.used {
 		return &c, errCodeReused
 	}

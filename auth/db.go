@@ -6,6 +6,7 @@ import (
 )
 
 // migrations are applied in order; each runs once and is recorded in auth_migrations.
+// Append new ones; never edit an applied one, existing databases have run it.
 var migrations = []string{
 	`CREATE TABLE auth_keys (
 		kid TEXT PRIMARY KEY,
@@ -91,6 +92,15 @@ var migrations = []string{
 		expires_at INTEGER NOT NULL,
 		PRIMARY KEY (iss, jti)
 	);`,
+	// 2: launch context beyond patient and encounter (fhirContext, intent, tenant) as JSON,
+	// '' for none, carried from launches through codes to tokens; the EHR's
+	// need_patient_banner on launches; need_banner on access tokens for introspection.
+	`ALTER TABLE auth_launches ADD COLUMN context TEXT NOT NULL DEFAULT '';
+	ALTER TABLE auth_launches ADD COLUMN need_banner INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE auth_codes ADD COLUMN context TEXT NOT NULL DEFAULT '';
+	ALTER TABLE auth_tokens ADD COLUMN context TEXT NOT NULL DEFAULT '';
+	ALTER TABLE auth_tokens ADD COLUMN need_banner INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE auth_refresh ADD COLUMN context TEXT NOT NULL DEFAULT '';`,
 }
 
 func (s *Server) migrate(ctx context.Context) error {

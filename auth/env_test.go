@@ -203,6 +203,7 @@ type flow struct {
 	patient    string          // picker choice; first listed when empty
 	uncheck    map[string]bool // scopes to untick on the consent page
 	deny       bool
+	sawLogin   bool
 	sawPicker  bool
 	sawConsent []string
 }
@@ -228,6 +229,7 @@ func (f *flow) run(t testing.TB, c *http.Client, resp *http.Response) *url.URL {
 		}
 		switch {
 		case strings.HasSuffix(action, "/login"):
+			f.sawLogin = true
 			form.Set("username", f.user)
 			form.Set("password", f.pass)
 		case strings.HasSuffix(action, "/picker"):

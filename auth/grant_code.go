@@ -60,8 +60,8 @@ func (s *Server) grantAuthorizationCode(r *http.Request) (map[string]any, *token
 		scopes = removeScope(removeScope(scopes, "offline_access"), "online_access")
 	}
 	resp, err := s.issue(ctx, issueParams{
-		clientID: client.ID, username: c.username, fhirUser: c.fhirUser, patient: c.patient, encounter: c.encounter,
-		scopes: scopes, grantID: c.hash, nonce: c.nonce, ttl: userTokenTTL, allowRefresh: allowRefresh, needBanner: c.needBanner,
+		clientID: client.ID, username: c.username, fhirUser: c.fhirUser, ctx: c.ctx,
+		scopes: scopes, grantID: c.hash, nonce: c.nonce, ttl: userTokenTTL, allowRefresh: allowRefresh,
 	})
 	if err != nil {
 		return nil, serverError(s, "issue tokens", err)

@@ -20,13 +20,18 @@ func (s *Server) grantRefreshToken(r *http.Request) (map[string]any, *tokenError
 		return nil, badRequest("invalid_request", "refresh_token is required")
 	}
 	h := sha256b64(rt)
-	var grantID, clientID, username, fhirUser, patient, encounter, scope, status string
+	var grantID, clientID, username, fhirUser, scope, status, extra string
+	var tc tokenContext
 	var banner int
 	var exp int64
-	err := s.db.QueryRowContext(ctx, `SELECT grant_id, client_id, username, fhir_user, patient, encounter, scope, need_banner, expires_at, status
-		FROM auth_refresh WHERE hash = ?`, h).Scan(&grantID, &clientID, &username, &fhirUser, &patient, &encounter, &scope, &banner, &exp, &status)
+	err := s.db.QueryRowContext(ctx, `SELECT grant_id, client_id, username, fhir_user, patient, encounter, scope, need_banner, context, expires_at, status
+		FROM auth_refresh WHERE hash = ?`, h).Scan(&grantID, &clientID, &username, &fhirUser, &tc.patient, &tc.encounter, &scope, &banner, &extra, &exp, &status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, badRequest("invalid_grant", "unknown refresh token")
+	}
+	if err == nil {
+		tc.needBanner = banner != 0
+		tc.extra, err = decodeExtra(extra)
 	}
 	if err != nil {
 		return nil, serverError(s, "load refresh token", err)
@@ -61,15 +66,11 @@ func (s *Server) grantRefreshToken(r *http.Request) (map[string]any, *tokenError
 		s.revokeGrant(ctx, grantID)
 		return nil, badRequest("invalid_grant", "refresh token was already used")
 	}
-	if !needsPatient(scopes) && !hasScope(scopes, "launch") {
-		patient = ""
-	}
-	if !hasScope(scopes, "launch/encounter") && !hasScope(scopes, "launch") {
-		encounter = ""
-	}
+	// The access token gets the context its (maybe narrower) scopes cover; the new refresh
+	// token keeps the original scopes and so the whole context.
 	resp, err := s.issue(ctx, issueParams{
-		clientID: client.ID, username: username, fhirUser: fhirUser, patient: patient, encounter: encounter,
-		scopes: scopes, refreshScopes: original, grantID: grantID, ttl: userTokenTTL, allowRefresh: true, needBanner: banner != 0,
+		clientID: client.ID, username: username, fhirUser: fhirUser, ctx: tc.scoped(scopes), refreshCtx: &tc,
+		scopes: scopes, refreshScopes: original, grantID: grantID, ttl: userTokenTTL, allowRefresh: true,
 	})
 	if err != nil {
 		return nil, serverError(s, "issue tokens", err)

@@ -9,7 +9,7 @@ import (
 // confidential client or with a valid bearer token.
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
-	if !corsAny(w, r) {
+	if !s.corsClients(w, r) {
 		return
 	}
 	if terr := parseFormPost(w, r); terr != nil {
@@ -47,21 +47,20 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	if sub == "" {
 		sub = t.clientID
 	}
-	out := map[string]any{
+	// The launch context exactly as the token response gave it (SMART token-introspection:
+	// every launch-context parameter SHALL be included).
+	out := s.contextParams(t.username, t.ctx)
+	for k, v := range map[string]any{
 		"active": true, "scope": t.scope, "client_id": t.clientID, "exp": t.expires, "iat": t.issued,
 		"sub": sub, "iss": s.cfg.FHIRBaseURL, "aud": s.cfg.FHIRBaseURL, "token_type": "Bearer",
+	} {
+		out[k] = v
 	}
 	if t.username != "" {
 		out["username"] = t.username
 	}
 	if t.fhirUser != "" {
 		out["fhirUser"] = s.absoluteFHIRUser(t.fhirUser)
-	}
-	if t.patient != "" {
-		out["patient"] = t.patient
-	}
-	if t.encounter != "" {
-		out["encounter"] = t.encounter
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -87,7 +87,9 @@ type accessClaims struct {
 	Scope     string `json:"scope"`
 	Patient   string `json:"patient,omitempty"`
 	Encounter string `json:"encounter,omitempty"`
-	FHIRUser  string `json:"fhirUser,omitempty"`
+	// FHIRContext is the SMART fhirContext launch context, like patient and encounter.
+	FHIRContext []FHIRContextItem `json:"fhirContext,omitempty"`
+	FHIRUser    string            `json:"fhirUser,omitempty"`
 }
 
 // verifyAccessJWT checks the signature, issuer and audience of one of our JWT access tokens.

@@ -33,6 +33,10 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 		s.expired(w)
 		return
 	}
+	if p.user != "" { // the EHR launch authenticated the user already
+		s.advance(w, r, sess, p)
+		return
+	}
 	pg := s.page("Sign in", sess, p, "/login")
 	pg.Data = map[string]string{"ClientName": p.clientName}
 	s.pages.Render(w, http.StatusOK, "login", pg)
@@ -75,7 +79,7 @@ func (s *Server) handlePickerPage(w http.ResponseWriter, r *http.Request) {
 	sess := s.session(r)
 	q := r.URL.Query()
 	p := s.pendingFor(sess, q.Get("req"))
-	if p == nil || sess.user == "" {
+	if p == nil || userFor(sess, p) == "" {
 		s.expired(w)
 		return
 	}
@@ -125,7 +129,7 @@ func (s *Server) handlePickerPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.pendingFor(sess, r.PostFormValue("req"))
-	if p == nil || sess.user == "" || s.cfg.Patients == nil {
+	if p == nil || userFor(sess, p) == "" || s.cfg.Patients == nil {
 		s.expired(w)
 		return
 	}
@@ -150,7 +154,7 @@ type consentScope struct{ Raw, Text string }
 func (s *Server) handleConsentPage(w http.ResponseWriter, r *http.Request) {
 	sess := s.session(r)
 	p := s.pendingFor(sess, r.URL.Query().Get("req"))
-	if p == nil || sess.user == "" {
+	if p == nil || userFor(sess, p) == "" {
 		s.expired(w)
 		return
 	}
@@ -169,7 +173,7 @@ func (s *Server) handleConsentPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	pg := s.page("Allow access?", sess, p, "/consent")
-	pg.Data = map[string]any{"ClientName": p.clientName, "Scopes": list, "Patient": patient, "User": sess.user}
+	pg.Data = map[string]any{"ClientName": p.clientName, "Scopes": list, "Patient": patient, "User": userFor(sess, p)}
 	s.pages.Render(w, http.StatusOK, "consent", pg)
 }
 
@@ -180,11 +184,12 @@ func (s *Server) handleConsentPost(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, http.StatusForbidden, "Invalid form", "The form has expired; start again from the application.")
 		return
 	}
-	if sess.user == "" {
+	req := r.PostFormValue("req")
+	if p := s.pendingFor(sess, req); p == nil || userFor(sess, p) == "" {
 		s.expired(w)
 		return
 	}
-	p := s.takePending(sess, r.PostFormValue("req"))
+	p := s.takePending(sess, req)
 	if p == nil {
 		s.expired(w)
 		return

@@ -9,7 +9,7 @@ import (
 // tokens of other clients, are ignored: the answer is 200 either way.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
-	if !corsAny(w, r) {
+	if !s.corsClients(w, r) {
 		return
 	}
 	if terr := parseFormPost(w, r); terr != nil {

@@ -32,8 +32,24 @@ type pendingAuth struct {
 	scopes      []string
 	patient     string
 	encounter   string
-	fromLaunch  bool
-	expires     time.Time
+	extra       extraContext // fhirContext, intent, tenant of the EHR launch
+	// user is the username an EHR launch authenticated; it wins over the session's.
+	user string
+	// ehrBanner: the EHR shows a banner for the launch's patient.
+	ehrBanner bool
+	expires   time.Time
+}
+
+// userFor is the user an authorization request acts for: the EHR launch's user, else
+// the browser session's logged-in user ("" before login).
+func userFor(sess *session, p *pendingAuth) string {
+	if p != nil && p.user != "" {
+		return p.user
+	}
+	if sess != nil {
+		return sess.user
+	}
+	return ""
 }
 
 func (s *Server) gcLocked(now time.Time) {

@@ -1,12 +1,17 @@
 package auth
 
 import (
+	"context"
+	"encoding/json"
 	"mime"
 	"net/http"
+	"net/url"
+	"strings"
 )
 
-// corsAny lets browser apps call an OAuth endpoint; it answers preflights. It reports
-// whether the request still needs handling.
+// corsAny lets browser apps from any origin call an endpoint (dynamic registration,
+// which apps call before they have a registered origin); it answers preflights. It
+// reports whether the request still needs handling.
 func corsAny(w http.ResponseWriter, r *http.Request) bool {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
@@ -19,6 +24,89 @@ func corsAny(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	return true
+}
+
+// corsClients is CORS for the token, introspection and revocation endpoints, which SMART
+// says SHALL allow the client's registered origin(s): the request's Origin is reflected
+// when it is the origin of a redirect URI of some registered client, and other origins
+// get no Access-Control-Allow-Origin. Any client's origin counts, not only the
+// requesting one's: a preflight names no client, and an app must be able to read the
+// invalid_client error of a request whose client authentication failed. It answers
+// preflights and reports whether the request still needs handling.
+func (s *Server) corsClients(w http.ResponseWriter, r *http.Request) bool {
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	if origin := r.Header.Get("Origin"); origin != "" && s.registeredOrigin(r.Context(), origin) {
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Expose-Headers", "WWW-Authenticate")
+		if r.Method == http.MethodOptions {
+			h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept")
+			h.Set("Access-Control-Max-Age", "600")
+		}
+	}
+	if r.Method == http.MethodOptions {
+		w.WriteHeader(http.StatusNoContent)
+		return false
+	}
+	return true
+}
+
+// registeredOrigin reports whether origin (an Origin header) is the origin of a redirect
+// URI of a registered client. Clients are read on each call, not cached: the CLI adds
+// clients to the database of a running server.
+func (s *Server) registeredOrigin(ctx context.Context, origin string) bool {
+	want, ok := originOf(origin)
+	if !ok || !strings.EqualFold(want, origin) {
+		return false // not a bare scheme://host[:port], e.g. "null"
+	}
+	u, _ := url.Parse(want)
+	// Narrow the rows down in SQL by host; compare origins exactly below.
+	rows, err := s.db.QueryContext(ctx, `SELECT redirect_uris FROM auth_clients WHERE instr(lower(redirect_uris), ?) > 0`, u.Hostname())
+	if err != nil {
+		s.log.Error("cors: list clients", "err", err)
+		return false
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var raw string
+		var uris []string
+		if rows.Scan(&raw) != nil || json.Unmarshal([]byte(raw), &uris) != nil {
+			continue
+		}
+		for _, ru := range uris {
+			if o, ok := originOf(ru); ok && o == want {
+				return true
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		s.log.Error("cors: list clients", "err", err)
+	}
+	return false
+}
+
+// originOf returns the origin (RFC 6454 serialization: lowercase scheme and host, no
+// default port) of an absolute http(s) URL.
+func originOf(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Opaque != "" || u.User != nil {
+		return "", false
+	}
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+	if scheme != "http" && scheme != "https" {
+		return "", false
+	}
+	if scheme == "https" && port == "443" || scheme == "http" && port == "80" {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return scheme + "://" + host, true
 }
 
 // parseFormPost checks for a POST with an application/x-www-form-urlencoded body and
@@ -47,7 +135,7 @@ func parseFormPost(w http.ResponseWriter, r *http.Request) *tokenError {
 // handleToken serves POST /auth/token.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
-	if !corsAny(w, r) {
+	if !s.corsClients(w, r) {
 		return
 	}
 	if terr := parseFormPost(w, r); terr != nil {

@@ -15,22 +15,24 @@ import (
 
 // issueParams describes the tokens to issue for one grant.
 type issueParams struct {
-	clientID, username, fhirUser, patient, encounter string
-	scopes                                           []string
-	refreshScopes                                    []string // scopes of a new refresh token; nil means scopes
-	grantID                                          string   // code hash, refresh family, or token id
-	nonce                                            string
-	ttl                                              time.Duration
-	allowRefresh                                     bool
-	needBanner                                       bool
+	clientID, username, fhirUser string
+	ctx                          tokenContext  // launch context of the access token
+	refreshCtx                   *tokenContext // context of a new refresh token; nil means ctx
+	scopes                       []string
+	refreshScopes                []string // scopes of a new refresh token; nil means scopes
+	grantID                      string   // code hash, refresh family, or token id
+	nonce                        string
+	ttl                          time.Duration
+	allowRefresh                 bool
 }
 
 // tokenRow is a stored access token.
 type tokenRow struct {
-	id, grantID, clientID, username, fhirUser, patient, encounter, scope string
-	idToken                                                              bool
-	issued, expires                                                      int64
-	revoked                                                              bool
+	id, grantID, clientID, username, fhirUser, scope string
+	ctx                                              tokenContext
+	idToken                                          bool
+	issued, expires                                  int64
+	revoked                                          bool
 }
 
 type idTokenClaims struct {
@@ -65,34 +67,21 @@ func (s *Server) issue(ctx context.Context, p issueParams) (map[string]any, erro
 		c := accessClaims{
 			Claims: jwt.Claims{Issuer: s.cfg.FHIRBaseURL, Audience: jwt.Audience{s.cfg.FHIRBaseURL}, Subject: sub,
 				Expiry: jwt.NewNumericDate(exp), IssuedAt: jwt.NewNumericDate(now), ID: id},
-			ClientID: p.clientID, Scope: scope, Patient: p.patient, Encounter: p.encounter, FHIRUser: p.fhirUser,
+			ClientID: p.clientID, Scope: scope, Patient: p.ctx.patient, Encounter: p.ctx.encounter,
+			FHIRContext: p.ctx.extra.FHIRContext, FHIRUser: p.fhirUser,
 		}
 		var err error
 		if access, err = s.sign(c); err != nil {
 			return nil, err
 		}
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO auth_tokens(id, hash, grant_id, client_id, username, fhir_user, patient, encounter, scope, id_token, issued_at, expires_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, id, hash, p.grantID, p.clientID, p.username, p.fhirUser, p.patient, p.encounter, scope,
-		b2i(wantID), now.Unix(), exp.Unix()); err != nil {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO auth_tokens(id, hash, grant_id, client_id, username, fhir_user, patient, encounter, need_banner, context, scope, id_token, issued_at, expires_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, id, hash, p.grantID, p.clientID, p.username, p.fhirUser, p.ctx.patient, p.ctx.encounter,
+		b2i(p.ctx.needBanner), p.ctx.extra.encode(), scope, b2i(wantID), now.Unix(), exp.Unix()); err != nil {
 		return nil, err
 	}
-	resp := map[string]any{
-		"access_token": access, "token_type": "Bearer", "expires_in": int(p.ttl / time.Second), "scope": scope,
-	}
-	if p.patient != "" {
-		resp["patient"] = p.patient
-		resp["need_patient_banner"] = p.needBanner
-	}
-	if p.encounter != "" {
-		resp["encounter"] = p.encounter
-	}
-	if p.username != "" {
-		resp["smart_style_url"] = s.url("/smart-style.json")
-		if _, ok := resp["need_patient_banner"]; !ok {
-			resp["need_patient_banner"] = false
-		}
-	}
+	resp := s.contextParams(p.username, p.ctx)
+	resp["access_token"], resp["token_type"], resp["expires_in"], resp["scope"] = access, "Bearer", int(p.ttl/time.Second), scope
 	if wantID {
 		c := idTokenClaims{
 			Claims: jwt.Claims{Issuer: s.cfg.FHIRBaseURL, Subject: sub, Audience: jwt.Audience{p.clientID},
@@ -120,10 +109,14 @@ func (s *Server) issue(ctx context.Context, p issueParams) (map[string]any, erro
 		if !offline {
 			ttl = sessionTTL
 		}
+		rctx := p.ctx
+		if p.refreshCtx != nil {
+			rctx = *p.refreshCtx
+		}
 		rt := randomToken(32)
-		if _, err := s.db.ExecContext(ctx, `INSERT INTO auth_refresh(hash, grant_id, client_id, username, fhir_user, patient, encounter, scope, need_banner, issued_at, expires_at)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?)`, sha256b64(rt), p.grantID, p.clientID, p.username, p.fhirUser, p.patient, p.encounter, strings.Join(rscopes, " "),
-			b2i(p.needBanner), now.Unix(), now.Add(ttl).Unix()); err != nil {
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO auth_refresh(hash, grant_id, client_id, username, fhir_user, patient, encounter, scope, need_banner, context, issued_at, expires_at)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, sha256b64(rt), p.grantID, p.clientID, p.username, p.fhirUser, rctx.patient, rctx.encounter, strings.Join(rscopes, " "),
+			b2i(rctx.needBanner), rctx.extra.encode(), now.Unix(), now.Add(ttl).Unix()); err != nil {
 			return nil, err
 		}
 		resp["refresh_token"] = rt
@@ -139,15 +132,21 @@ func (s *Server) absoluteFHIRUser(ref string) string {
 	return s.cfg.FHIRBaseURL + "/" + ref
 }
 
-const tokenCols = `id, grant_id, client_id, username, fhir_user, patient, encounter, scope, id_token, issued_at, expires_at, revoked`
+const tokenCols = `id, grant_id, client_id, username, fhir_user, patient, encounter, need_banner, context, scope, id_token, issued_at, expires_at, revoked`
 
 func scanToken(row *sql.Row) (*tokenRow, error) {
 	var t tokenRow
-	var idt, rev int
-	if err := row.Scan(&t.id, &t.grantID, &t.clientID, &t.username, &t.fhirUser, &t.patient, &t.encounter, &t.scope, &idt, &t.issued, &t.expires, &rev); err != nil {
+	var banner, idt, rev int
+	var extra string
+	if err := row.Scan(&t.id, &t.grantID, &t.clientID, &t.username, &t.fhirUser, &t.ctx.patient, &t.ctx.encounter, &banner, &extra,
+		&t.scope, &idt, &t.issued, &t.expires, &rev); err != nil {
 		return nil, err
 	}
-	t.idToken, t.revoked = idt != 0, rev != 0
+	t.ctx.needBanner, t.idToken, t.revoked = banner != 0, idt != 0, rev != 0
+	var err error
+	if t.ctx.extra, err = decodeExtra(extra); err != nil {
+		return nil, err
+	}
 	return &t, nil
 }
 
@@ -206,6 +205,7 @@ func (s *Server) ResolveToken(ctx context.Context, bearer string) (*Grant, error
 		e := v.(*cacheEntry)
 		if now.Before(e.until) {
 			g := *e.grant
+			g.FHIRContext = cloneFHIRContext(g.FHIRContext)
 			return &g, nil
 		}
 		s.cache.Delete(key)
@@ -218,8 +218,8 @@ func (s *Server) ResolveToken(ctx context.Context, bearer string) (*Grant, error
 		return nil, ErrInvalidToken
 	}
 	g := &Grant{
-		TokenID: t.id, ClientID: t.clientID, User: t.fhirUser, Patient: t.patient, Encounter: t.encounter,
-		Scope: t.scope, Scopes: parseScopes(t.scope), Audience: s.cfg.FHIRBaseURL,
+		TokenID: t.id, ClientID: t.clientID, User: t.fhirUser, Patient: t.ctx.patient, Encounter: t.ctx.encounter,
+		FHIRContext: t.ctx.extra.FHIRContext, Scope: t.scope, Scopes: parseScopes(t.scope), Audience: s.cfg.FHIRBaseURL,
 		IssuedAt: time.Unix(t.issued, 0), ExpiresAt: time.Unix(t.expires, 0),
 	}
 	until := now.Add(cacheTTL)
@@ -236,6 +236,7 @@ func (s *Server) ResolveToken(ctx context.Context, bearer string) (*Grant, error
 		})
 	}
 	cp := *g
+	cp.FHIRContext = cloneFHIRContext(g.FHIRContext)
 	return &cp, nil
 }
 
@@ -259,7 +260,7 @@ func (s *Server) MintToken(ctx context.Context, clientID, user, patient, scope s
 	if _, err := s.getClient(ctx, clientID); err != nil {
 		return nil, errors.New("auth: unknown client " + clientID)
 	}
-	p := issueParams{clientID: clientID, patient: patient, scopes: grantScopes(scope, ""), ttl: userTokenTTL}
+	p := issueParams{clientID: clientID, ctx: tokenContext{patient: patient}, scopes: grantScopes(scope, ""), ttl: userTokenTTL}
 	if user != "" {
 		u, err := s.getUser(ctx, user)
 		if err != nil {
