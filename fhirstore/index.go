@@ -60,8 +60,9 @@ func nullable(s string) any {
 	return s
 }
 
-// extract evaluates every search parameter of typ over res.
-func extract(typ string, res map[string]any) (*indexRows, error) {
+// extract evaluates every search parameter of typ over res, to be stored under id. It
+// only reads res, so it may run on another goroutine than the write.
+func extract(typ, id string, res map[string]any) (*indexRows, error) {
 	pt, err := loadParams()
 	if err != nil {
 		return nil, err
@@ -77,10 +78,8 @@ func extract(typ string, res map[string]any) (*indexRows, error) {
 		}
 	}
 	seen := map[string]bool{}
-	if typ == "Patient" {
-		if id, _ := res["id"].(string); id != "" {
-			rows.compartment, seen[id] = append(rows.compartment, id), true
-		}
+	if typ == "Patient" && id != "" {
+		rows.compartment, seen[id] = append(rows.compartment, id), true
 	}
 	for _, code := range pt.compartment[typ] {
 		sp := pt.byType[typ][code]
@@ -387,15 +386,18 @@ func parseDateRange(s string) (lo, hi int64, ok bool) {
 	return 0, 0, false
 }
 
-// writeIndex queues the search index and compartment rows of one resource for tx. fresh
+// writeIndex queues the search index and compartment rows of one resource for tx: rows
+// when the caller extracted them ahead, else extracted from res now. fresh
 // means the rid has no rows yet (a create), so nothing needs deleting first. The rows are
 // inserted when the transaction reads the index or commits (flushIndex): a load writes
 // thousands of resources per transaction, and large multi-row INSERTs cost a fraction of
 // one small INSERT per table per resource.
-func (s *Store) writeIndex(ctx context.Context, tx *sql.Tx, rid int64, typ string, res map[string]any, fresh bool) error {
-	rows, err := extract(typ, res)
-	if err != nil {
-		return err
+func (s *Store) writeIndex(ctx context.Context, tx *sql.Tx, rid int64, typ, id string, res map[string]any, rows *indexRows, fresh bool) error {
+	if rows == nil {
+		var err error
+		if rows, err = extract(typ, id, res); err != nil {
+			return err
+		}
 	}
 	if !fresh {
 		if err := s.unindex(ctx, tx, rid); err != nil {

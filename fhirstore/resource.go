@@ -136,7 +136,7 @@ func (s *Store) create(ctx context.Context, tx *sql.Tx, typ string, m map[string
 			return nil, false, Errorf(EPrecondition, "If-None-Exist %q matches %d %s resources", opts.IfNoneExist, len(ids), typ)
 		}
 	}
-	r, err := s.put(ctx, tx, typ, uuid.NewString(), m, "POST", "")
+	r, err := s.put(ctx, tx, typ, uuid.NewString(), m, "POST", "", nil)
 	return r, true, err
 }
 
@@ -155,7 +155,7 @@ func (s *Store) Update(ctx context.Context, typ, id string, body []byte, opts Wr
 		return nil, false, err
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err = s.put(ctx, tx, typ, id, m, "PUT", opts.IfMatch)
+		res, err = s.put(ctx, tx, typ, id, m, "PUT", opts.IfMatch, nil)
 		created = res != nil && res.Created
 		return err
 	})
@@ -195,13 +195,13 @@ func (s *Store) conditionalUpdate(ctx context.Context, tx *sql.Tx, typ, query st
 		} else if err := checkTypeID(typ, id); err != nil {
 			return nil, false, err
 		}
-		r, err := s.put(ctx, tx, typ, id, m, "PUT", opts.IfMatch)
+		r, err := s.put(ctx, tx, typ, id, m, "PUT", opts.IfMatch, nil)
 		return r, r != nil && r.Created, err
 	case 1:
 		if bodyID != "" && bodyID != ids[0] {
 			return nil, false, Errorf(EInvalid, "the resource id %q differs from the matched %s/%s", bodyID, typ, ids[0])
 		}
-		r, err := s.put(ctx, tx, typ, ids[0], m, "PUT", opts.IfMatch)
+		r, err := s.put(ctx, tx, typ, ids[0], m, "PUT", opts.IfMatch, nil)
 		return r, false, err
 	default:
 		return nil, false, Errorf(EPrecondition, "conditional update %q matches %d %s resources", query, len(ids), typ)
@@ -299,11 +299,12 @@ func (s *Store) patch(ctx context.Context, tx *sql.Tx, typ, id string, ops []pat
 	if issues := validateResource(m); len(issues) > 0 {
 		return nil, &Error{Code: EUnprocessable, Message: "the patched resource is not valid", Issues: issues}
 	}
-	return s.put(ctx, tx, typ, id, m, "PATCH", "")
+	return s.put(ctx, tx, typ, id, m, "PATCH", "", nil)
 }
 
 // put writes a new version of typ/id inside tx: resources row, history row, indexes.
-func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[string]any, method, ifMatch string) (*Resource, error) {
+// rows are m's index rows when the caller extracted them ahead (nil: extracted here).
+func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[string]any, method, ifMatch string, rows *indexRows) (*Resource, error) {
 	var rid, version int64
 	var deleted bool
 	var oldJSON []byte
@@ -366,7 +367,7 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[strin
 	if err != nil {
 		return nil, err
 	}
-	if err := s.writeIndex(ctx, tx, rid, typ, m, !exists); err != nil {
+	if err := s.writeIndex(ctx, tx, rid, typ, id, m, rows, !exists); err != nil {
 		return nil, err
 	}
 	// The written version must itself be inside the grant: a patient token cannot move a

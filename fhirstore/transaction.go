@@ -3,8 +3,11 @@ package fhirstore
 import (
 	"context"
 	"database/sql"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/google/uuid"
 )
@@ -177,6 +180,8 @@ func (s *Store) transaction(ctx context.Context, tx *sql.Tx, entries []*TxEntry,
 			return i, err
 		}
 	}
+	ahead := extractAhead(entries, order, plannedID, matched)
+	defer ahead.stop()
 	for _, i := range order {
 		e := entries[i]
 		r := &results[i]
@@ -194,7 +199,10 @@ func (s *Store) transaction(ctx context.Context, tx *sql.Tx, entries []*TxEntry,
 			if matched[i] {
 				r.Resource, err = s.read(ctx, tx, e.Type, plannedID[i])
 			} else {
-				r.Resource, err = s.put(ctx, tx, e.Type, plannedID[i], e.Resource, "POST", "")
+				var rows *indexRows
+				if rows, err = ahead.rows(i); err == nil {
+					r.Resource, err = s.put(ctx, tx, e.Type, plannedID[i], e.Resource, "POST", "", rows)
+				}
 				r.Created = err == nil && r.Resource.Created
 			}
 		case "PUT":
@@ -203,7 +211,10 @@ func (s *Store) transaction(ctx context.Context, tx *sql.Tx, entries []*TxEntry,
 					break
 				}
 			}
-			r.Resource, err = s.put(ctx, tx, e.Type, plannedID[i], e.Resource, "PUT", e.Opts.IfMatch)
+			var rows *indexRows
+			if rows, err = ahead.rows(i); err == nil {
+				r.Resource, err = s.put(ctx, tx, e.Type, plannedID[i], e.Resource, "PUT", e.Opts.IfMatch, rows)
+			}
 			r.Created = err == nil && r.Resource.Created
 		case "PATCH":
 			var ops []patchOp
@@ -281,4 +292,74 @@ func (s *Store) rewriteRefs(ctx context.Context, tx *sql.Tx, v any, ids map[stri
 		}
 	}
 	return nil
+}
+
+// indexAhead extracts the index rows of a transaction's entries on other goroutines while
+// the writer works through them in processing order: FHIRPath evaluation is pure and cost
+// a load as much time as SQLite did, so on a second core it comes almost free.
+type indexAhead struct {
+	slots []aheadSlot
+	quit  atomic.Bool
+	wg    sync.WaitGroup
+}
+
+type aheadSlot struct {
+	rows *indexRows
+	err  error
+	done chan struct{} // nil: not extracted ahead
+}
+
+// minAhead is the smallest transaction worth the goroutines.
+const minAhead = 16
+
+func extractAhead(entries []*TxEntry, order []int, plannedID []string, matched []bool) *indexAhead {
+	a := &indexAhead{}
+	workers := runtime.GOMAXPROCS(0) - 1
+	if len(entries) < minAhead || workers < 1 {
+		return a
+	}
+	a.slots = make([]aheadSlot, len(entries))
+	var todo []int // in processing order, so the writer rarely waits
+	for _, i := range order {
+		e := entries[i]
+		if (e.Method == "POST" || e.Method == "PUT") && e.Resource != nil && !matched[i] && plannedID[i] != "" {
+			a.slots[i].done = make(chan struct{})
+			todo = append(todo, i)
+		}
+	}
+	var next atomic.Int64
+	for range min(workers, 4) {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(todo) {
+					return
+				}
+				i := todo[k]
+				if !a.quit.Load() {
+					a.slots[i].rows, a.slots[i].err = extract(entries[i].Type, plannedID[i], entries[i].Resource)
+				}
+				close(a.slots[i].done)
+			}
+		}()
+	}
+	return a
+}
+
+// rows waits for entry i's rows; nil means none were extracted ahead.
+func (a *indexAhead) rows(i int) (*indexRows, error) {
+	if a.slots == nil || a.slots[i].done == nil {
+		return nil, nil
+	}
+	<-a.slots[i].done
+	return a.slots[i].rows, a.slots[i].err
+}
+
+// stop ends the workers and waits for them, so no goroutine still reads the entries when
+// the transaction returns to its caller.
+func (a *indexAhead) stop() {
+	a.quit.Store(true)
+	a.wg.Wait()
 }
