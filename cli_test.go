@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -18,6 +19,8 @@ import (
 	"testing"
 
 	"golang.org/x/oauth2"
+
+	"fhirbox/fhirstore"
 )
 
 // The CLI's token and launch commands give a user what curl and an EHR launch need.
@@ -268,5 +271,63 @@ func TestLaunchFHIRContextFlag(t *testing.T) {
 		if err != nil || f.String() != tc.want {
 			t.Errorf("%q: %s (%v), want %s", tc.in, f.String(), err, tc.want)
 		}
+	}
+}
+
+// TestCLISeedAndReindex: `fhirbox seed` loads with the indexes deferred and builds them at
+// the end; `fhirbox reindex` rebuilds them; the store answers the same searches after each.
+func TestCLISeedAndReindex(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "f.db")
+	cmd := func(args ...string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if err := run(ctx, append(args, "--db", db), &out, &errb); err != nil {
+			t.Fatalf("fhirbox %v: %v %s", args, err, errb.String())
+		}
+		return out.String()
+	}
+	if out := cmd("seed", "--patients", "3"); !strings.HasPrefix(out, "seeded 3 patients: ") {
+		t.Errorf("seed says %q", out)
+	}
+	answers := func() string {
+		t.Helper()
+		store, err := fhirstore.Open(ctx, fhirstore.Options{Path: db})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		var b strings.Builder
+		for _, q := range []url.Values{
+			{"code": {"http://loinc.org|8867-4"}, "patient": {"pat-000001"}, "_summary": {"count"}},
+			{"family": {"Wilson"}, "_summary": {"count"}},
+			{"_summary": {"count"}},
+		} {
+			typ := "Observation"
+			if q.Has("family") {
+				typ = "Patient"
+			}
+			res, err := store.Search(ctx, fhirstore.SearchRequest{Type: typ, Params: q})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "%s?%s=%d ", typ, q.Encode(), *res.Total)
+		}
+		_, w := store.DB()
+		var n int
+		w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%'`).Scan(&n)
+		fmt.Fprintf(&b, "indexes=%d", n)
+		return b.String()
+	}
+	before := answers()
+	if strings.Contains(before, "=0 ") {
+		t.Fatalf("the seeded store finds nothing: %s", before)
+	}
+	out := cmd("reindex")
+	if !strings.HasPrefix(out, "re-indexed ") {
+		t.Errorf("reindex says %q", out)
+	}
+	if after := answers(); after != before {
+		t.Errorf("after reindex: %s, want %s", after, before)
 	}
 }

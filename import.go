@@ -34,29 +34,33 @@ func importCmd(ctx context.Context, g globalFlags, paths []string, stdout, stder
 	tty := isTerminal(stderr)
 	start := time.Now()
 	total, invalid := 0, 0
-	for i, path := range files {
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		base := total
-		st, err := store.Load(ctx, f, fhirstore.LoadOptions{Progress: func(n int) {
-			if tty {
-				fmt.Fprintf(stderr, "\r[%d/%d] %s: %d resources (%.0f/s)   ", i+1, len(files), filepath.Base(path),
-					base+n, float64(base+n)/time.Since(start).Seconds())
+	// The token index stays up: conditional references and creates search by identifier.
+	err = store.BulkLoad(ctx, true, func() error {
+		for i, path := range files {
+			f, err := os.Open(path)
+			if err != nil {
+				return err
 			}
-		}})
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+			base := total
+			st, err := store.Load(ctx, f, fhirstore.LoadOptions{Progress: func(n int) {
+				if tty {
+					fmt.Fprintf(stderr, "\r[%d/%d] %s: %d resources (%.0f/s)   ", i+1, len(files), filepath.Base(path),
+						base+n, float64(base+n)/time.Since(start).Seconds())
+				}
+			}})
+			f.Close()
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			total += st.Resources
+			invalid += st.Invalid
 		}
-		total += st.Resources
-		invalid += st.Invalid
-	}
+		return nil
+	})
 	if tty {
 		fmt.Fprintln(stderr)
 	}
-	if err := store.Optimize(ctx); err != nil {
+	if err != nil {
 		return err
 	}
 	el := time.Since(start)

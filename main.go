@@ -35,6 +35,7 @@ Usage:
   fhirbox export [--type T,...] DIR  write one NDJSON file per resource type
   fhirbox seed [--patients N] [--seed S]  add a synthetic population (deterministic)
   fhirbox reset                  delete the database and load the default demo population
+  fhirbox reindex                rebuild every search index from the stored resources
   fhirbox token [--client C] [--user U] [--patient P] --scope "..."  mint an access token
   fhirbox launch --client C --patient P [--user U] [--encounter E] [--intent I] [--tenant T]
                  [--fhir-context Type/id|JSON]...  print an EHR launch URL
@@ -141,6 +142,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return resetCmd(ctx, g, stdout, stderr)
+	case "reindex":
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		return reindexCmd(ctx, g, stdout, stderr)
 	case "token":
 		client := fs.String("client", seed.SampleAppClientID, "client the token is issued to")
 		user := fs.String("user", "", "username the token acts for (e.g. dr.smith)")

@@ -60,14 +60,19 @@ func seedCmd(ctx context.Context, g globalFlags, patients int, seedNum int64, st
 	defer store.Close()
 	start := time.Now()
 	tty := isTerminal(stderr)
-	n, err := loadSeed(ctx, store, patients, seedNum, func(n int) {
+	var n int
+	err = store.BulkLoad(ctx, false, func() (err error) {
+		n, err = loadSeed(ctx, store, patients, seedNum, func(n int) {
+			if tty {
+				fmt.Fprintf(stderr, "\r%d resources (%.0f/s)   ", n, float64(n)/time.Since(start).Seconds())
+			}
+		})
 		if tty {
-			fmt.Fprintf(stderr, "\r%d resources (%.0f/s)   ", n, float64(n)/time.Since(start).Seconds())
+			fmt.Fprintln(stderr)
+			fmt.Fprintln(stderr, "building the search indexes")
 		}
+		return err
 	})
-	if tty {
-		fmt.Fprintln(stderr)
-	}
 	if err != nil {
 		return err
 	}
@@ -88,4 +93,29 @@ func resetCmd(ctx context.Context, g globalFlags, stdout, stderr io.Writer) erro
 		}
 	}
 	return seedCmd(ctx, g, seed.DefaultPatients, 1, stdout, stderr)
+}
+
+// reindexCmd rebuilds the search indexes of the database with this fhirbox's definitions.
+func reindexCmd(ctx context.Context, g globalFlags, stdout, stderr io.Writer) error {
+	store, err := fhirstore.Open(ctx, fhirstore.Options{Path: g.db, Memory: g.memory, Logger: newLogger(g.logFormat, stderr)})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	start := time.Now()
+	tty := isTerminal(stderr)
+	n, err := store.Reindex(ctx, func(done, total int) {
+		if tty {
+			fmt.Fprintf(stderr, "\r%d of %d resources   ", done, total)
+		}
+	})
+	if tty {
+		fmt.Fprintln(stderr)
+	}
+	if err != nil {
+		return err
+	}
+	el := time.Since(start)
+	_, err = fmt.Fprintf(stdout, "re-indexed %d resources in %s (%.0f resources/s)\n", n, el.Round(time.Millisecond), float64(n)/max(el.Seconds(), 1e-9))
+	return err
 }

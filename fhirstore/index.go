@@ -404,7 +404,12 @@ func (s *Store) writeIndex(ctx context.Context, tx *sql.Tx, rid int64, typ, id s
 			return err
 		}
 	}
-	p := &s.pending
+	s.pending.addRows(rid, rows)
+	return nil
+}
+
+// addRows queues the rows of resource rid.
+func (p *pendingIndex) addRows(rid int64, rows *indexRows) {
 	for _, r := range rows.strings {
 		p.add(tabString, r.pid, r.norm, r.exact, rid)
 	}
@@ -426,7 +431,6 @@ func (s *Store) writeIndex(ctx context.Context, tx *sql.Tx, rid int64, typ, id s
 	for _, id := range rows.compartment {
 		p.add(tabCompartment, id, rid)
 	}
-	return nil
 }
 
 // The index tables in indexInserts order, and their columns as INSERT names them.

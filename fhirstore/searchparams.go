@@ -114,37 +114,45 @@ func loadParams() (*paramTable, error) {
 
 // assignPIDs records the parameters' integer ids in search_param. Ids are numbered in
 // (type, code) order when the definitions load, so every database built from the same
-// definitions agrees; a database whose ids differ was built by other definitions and must
-// be re-indexed.
-func (s *Store) assignPIDs(ctx context.Context) error {
+// definitions agrees; stale reports a database whose ids differ: it was indexed with other
+// definitions (an older fhirbox) and must be re-indexed before it is searched.
+func (s *Store) assignPIDs(ctx context.Context) (stale bool, err error) {
 	pt, err := loadParams()
 	if err != nil {
-		return err
+		return false, err
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM search_param`).Scan(&n); err != nil {
 			return err
 		}
 		if n == 0 {
-			for _, sp := range pt.ordered {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO search_param (pid, type, code) VALUES (?, ?, ?)`, sp.PID, sp.Type, sp.Code); err != nil {
-					return err
-				}
-			}
-			return nil
+			return s.recordPIDs(ctx, tx)
 		}
 		var stored string
 		err := tx.QueryRowContext(ctx, `SELECT json_group_array(json_array(pid, type, code))
 			FROM (SELECT pid, type, code FROM search_param ORDER BY pid)`).Scan(&stored)
-		if err != nil {
+		stale = stored != pt.idsJSON
+		return err
+	})
+	return stale, err
+}
+
+// recordPIDs makes search_param hold the current definitions' ids.
+func (s *Store) recordPIDs(ctx context.Context, tx *sql.Tx) error {
+	pt, err := loadParams()
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM search_param`); err != nil {
+		return err
+	}
+	for _, sp := range pt.ordered {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO search_param (pid, type, code) VALUES (?, ?, ?)`, sp.PID, sp.Type, sp.Code); err != nil {
 			return err
 		}
-		if stored != pt.idsJSON {
-			return fmt.Errorf("this database was indexed with other search parameter definitions: run fhirbox reindex")
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // SearchParams lists the search parameters of a type that the engine supports.

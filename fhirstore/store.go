@@ -114,7 +114,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	if err := s.assignPIDs(ctx); err != nil {
+	stale, err := s.assignPIDs(ctx)
+	if err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -125,6 +126,18 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := s.prepareIndex(ctx); err != nil {
 		s.Close()
 		return nil, err
+	}
+	// A bulk load that was killed left its indexes down; build them before serving.
+	if err := s.restoreIndexes(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if stale {
+		s.log.Warn("this database was indexed with other search parameter definitions: re-indexing every resource")
+		if _, err := s.Reindex(ctx, nil); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("re-index: %w", err)
+		}
 	}
 	s.decisions, s.flushReq, s.decisionsDone = make(chan Decision, 4096), make(chan chan struct{}), make(chan struct{})
 	go s.decisionWriter()

@@ -1,0 +1,210 @@
+package fhirstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// indexFingerprint is what a store's search indexes hold: per index table its row count
+// and a digest of its rows, then the index definitions in sqlite_master.
+func indexFingerprint(t *testing.T, s *Store) string {
+	t.Helper()
+	ctx := context.Background()
+	var b strings.Builder
+	for _, tb := range indexTables {
+		rows, err := s.w.QueryContext(ctx, `SELECT * FROM `+tb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		var lines []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, fmt.Sprint(vals...))
+		}
+		rows.Close()
+		slices.Sort(lines)
+		fmt.Fprintf(&b, "%s:%d:%x ", tb, len(lines), sha256.Sum256([]byte(strings.Join(lines, "\n"))))
+	}
+	rows, err := s.w.QueryContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ddl string
+		rows.Scan(&ddl)
+		b.WriteString("\n" + ddl)
+	}
+	return b.String()
+}
+
+// searchAnswers runs searches that touch every index table and returns their ids.
+func searchAnswers(t *testing.T, s *Store) string {
+	t.Helper()
+	var out []string
+	for _, c := range []struct{ typ, q string }{
+		{"Patient", "family=mül"},
+		{"Observation", "code=http://loinc.org|2339-0"},
+		{"Observation", "subject=Patient/p1"},
+		{"Observation", "date=ge2020-03-01"},
+		{"Observation", "value-quantity=gt5"},
+		{"Patient", "_profile=http://example.org/fhir/StructureDefinition/my-patient"},
+		{"Observation", "patient.family=müller"},
+	} {
+		res, err := s.Search(context.Background(), SearchRequest{Type: c.typ, Params: q(strings.Split(c.q, "&")...)})
+		if err != nil {
+			t.Fatalf("%s?%s: %v", c.typ, c.q, err)
+		}
+		m, _ := refsOf(res)
+		out = append(out, c.typ+"?"+c.q+" → "+strings.Join(m, ","))
+	}
+	// The compartment: everything of p1.
+	res, err := s.Search(WithAccess(context.Background(), p1Only()), SearchRequest{Params: q("_count=1000")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := refsOf(res)
+	return strings.Join(append(out, "compartment p1 → "+strings.Join(m, ",")), "\n")
+}
+
+// TestReindex: re-indexing rebuilds exactly the rows the writes made, with the same
+// indexes, and searches answer as before.
+func TestReindex(t *testing.T) {
+	s := newFixtureStore(t).Store
+	ctx := context.Background()
+	before, answers := indexFingerprint(t, s), searchAnswers(t, s)
+	if !strings.Contains(answers, "Observation/obs1") || !strings.Contains(answers, "compartment p1 → Encounter/e1") {
+		t.Fatalf("the fixture searches find too little:\n%s", answers)
+	}
+	// Lose some rows, as a store indexed by other definitions would have other rows.
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM idx_token WHERE rowid % 2 = 0`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM compartment`); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Reindex(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var live int
+	s.w.QueryRowContext(ctx, `SELECT count(*) FROM resource_current WHERE deleted = 0`).Scan(&live)
+	if n != live {
+		t.Errorf("Reindex indexed %d resources, want all %d", n, live)
+	}
+	if after := indexFingerprint(t, s); after != before {
+		t.Errorf("after Reindex the indexes differ:\nbefore %s\nafter  %s", before, after)
+	}
+	if got := searchAnswers(t, s); got != answers {
+		t.Errorf("after Reindex searches answer\n%s\nwant\n%s", got, answers)
+	}
+}
+
+// TestOpenReindexesStaleDefinitions: a database whose search_param ids are not the current
+// definitions' is re-indexed when it is opened, instead of answering from wrong rows.
+func TestOpenReindexesStaleDefinitions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	ctx := context.Background()
+	s, err := Open(ctx, Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fixture {
+		if _, _, err := s.Update(ctx, f.typ, f.id, []byte(f.body), WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answers := searchAnswers(t, s)
+	// An older definitions table: one parameter less, every index row of it gone.
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM search_param WHERE pid = (SELECT max(pid) FROM search_param)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM idx_token`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(ctx, Options{Path: path})
+	if err != nil {
+		t.Fatalf("reopening a store indexed with other definitions: %v", err)
+	}
+	defer s.Close()
+	if got := searchAnswers(t, s); got != answers {
+		t.Errorf("after the re-index on open searches answer\n%s\nwant\n%s", got, answers)
+	}
+	if stale, err := s.assignPIDs(ctx); err != nil || stale {
+		t.Errorf("search_param still stale after the re-index: %v %v", stale, err)
+	}
+}
+
+// TestBulkLoad: a load with deferred indexes ends with exactly the indexes and rows of an
+// ordinary load, and a load killed midway is repaired by the next Open.
+func TestBulkLoad(t *testing.T) {
+	ctx := context.Background()
+	plain := newFixtureStore(t).Store
+	want, answers := indexFingerprint(t, plain), searchAnswers(t, plain)
+
+	bulk := openTestStore(t)
+	err := bulk.BulkLoad(ctx, true, func() error {
+		var dropped int
+		bulk.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name IN ('idx_string_lookup', 'idx_date_low', 'compartment_patient')`).Scan(&dropped)
+		var kept int
+		bulk.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name IN ('idx_token_lookup', 'idx_token_rid', 'compartment_rid')`).Scan(&kept)
+		if dropped != 0 || kept != 3 {
+			t.Errorf("during the bulk load: %d lookup indexes still up (want 0), %d of the token and rid indexes (want 3)", dropped, kept)
+		}
+		for _, f := range fixture {
+			if _, _, err := bulk.Update(ctx, f.typ, f.id, []byte(f.body), WriteOptions{}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := indexFingerprint(t, bulk); got != want {
+		t.Errorf("after BulkLoad:\n%s\nwant\n%s", got, want)
+	}
+	if got := searchAnswers(t, bulk); got != answers {
+		t.Errorf("after BulkLoad searches answer\n%s\nwant\n%s", got, answers)
+	}
+
+	// Killed midway: the indexes are down and recorded; Open builds them.
+	path := filepath.Join(t.TempDir(), "k.db")
+	k, err := Open(ctx, Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := indexFingerprint(t, k)
+	if err := k.deferIndexes(ctx, func(string) bool { return false }); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.deferIndexes(ctx, func(string) bool { return false }); ErrorCode(err) != EConflict {
+		t.Errorf("a second bulk load on the same store: %v, want EConflict", err)
+	}
+	if indexFingerprint(t, k) == full {
+		t.Fatal("deferIndexes dropped nothing")
+	}
+	k.Close()
+	k, err = Open(ctx, Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	if got := indexFingerprint(t, k); got != full {
+		t.Errorf("after reopening a killed bulk load:\n%s\nwant\n%s", got, full)
+	}
+}
