@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,41 +15,18 @@ import (
 // loadSeed generates the synthetic population into the store in batches, calling progress
 // with the running count. Generated resources go through the same validation as any write.
 func loadSeed(ctx context.Context, store *fhirstore.Store, patients int, seedNum int64, progress func(n int)) (int, error) {
-	const batch = 2000
-	var pending []*fhirstore.TxEntry
-	total := 0
-	flush := func() error {
-		if len(pending) == 0 {
-			return nil
-		}
-		if _, i, err := store.Transaction(ctx, pending, fhirstore.TxOptions{}); err != nil {
-			return fmt.Errorf("seed %s/%s: %w", pending[i].Type, pending[i].ID, err)
-		}
-		total += len(pending)
-		pending = pending[:0]
-		if progress != nil {
-			progress(total)
-		}
-		return nil
-	}
+	// Generation, decoding and validation run here while the writer commits the previous
+	// batch on its own goroutine.
+	w := store.NewBatchWriter(ctx, fhirstore.BatchOptions{Size: 2000, Progress: progress})
 	err := seed.Generate(seed.Options{Patients: patients, Seed: seedNum}, func(r seed.Resource) error {
-		m, err := fhirstore.DecodeResource(r.JSON)
-		if err != nil {
-			return fmt.Errorf("seed %s/%s: %w", r.Type, r.ID, err)
-		}
-		pending = append(pending, &fhirstore.TxEntry{Method: "PUT", Type: r.Type, ID: r.ID, Resource: m})
-		if len(pending) >= batch {
-			return flush()
-		}
-		return nil
+		_, err := w.Put(r.Type, r.ID, r.JSON)
+		return err
 	})
-	if err != nil {
-		return total, err
+	n, werr := w.Close()
+	if err = errors.Join(err, werr); err != nil {
+		return n, fmt.Errorf("seed: %w", err)
 	}
-	if err := flush(); err != nil {
-		return total, err
-	}
-	return total, store.Optimize(ctx)
+	return n, store.Optimize(ctx)
 }
 
 // seedCmd builds (or adds to) a database with a synthetic population.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -81,6 +82,11 @@ func (s *Store) restoreIndexes(ctx context.Context) error {
 		return fmt.Errorf("store_meta %s: %w", deferredKey, err)
 	}
 	s.log.Info("building search indexes", "indexes", len(defs))
+	// Let SQLite's sorter use every core for the builds (the writer has one connection, so
+	// the setting stays with it).
+	if _, err := s.w.ExecContext(ctx, "PRAGMA threads = "+strconv.Itoa(runtime.GOMAXPROCS(0))); err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, ddl := range defs {
 			ddl = strings.Replace(ddl, "CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)

@@ -491,7 +491,7 @@ func (s *Store) flushIndex(ctx context.Context, tx *sql.Tx) error {
 				k /= 2
 			}
 			stmt := s.idxStmts.insert[t][bits.TrailingZeros(uint(k))]
-			if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args[:k*ins.cols]...); err != nil {
+			if _, err := s.stmt(ctx, tx, stmt).ExecContext(ctx, args[:k*ins.cols]...); err != nil {
 				p.reset()
 				return err
 			}
@@ -518,7 +518,7 @@ func (s *Store) unindex(ctx context.Context, tx *sql.Tx, rid int64) error {
 		return err
 	}
 	for _, st := range s.idxStmts.del {
-		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, rid); err != nil {
+		if _, err := s.stmt(ctx, tx, st).ExecContext(ctx, rid); err != nil {
 			return err
 		}
 	}

@@ -308,7 +308,7 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[strin
 	var rid, version int64
 	var deleted bool
 	var oldJSON []byte
-	err := tx.StmtContext(ctx, s.stmtCurrent).QueryRowContext(ctx, typ, id).Scan(&rid, &version, &deleted, &oldJSON)
+	err := s.stmt(ctx, tx, s.stmtCurrent).QueryRowContext(ctx, typ, id).Scan(&rid, &version, &deleted, &oldJSON)
 	exists := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
@@ -349,20 +349,21 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[strin
 		return nil, err
 	}
 	lu := now.UnixMicro()
-	if !exists {
-		// rid is chosen before the history row so both rows can be written at once.
-		if err := tx.StmtContext(ctx, s.stmtNextRID).QueryRowContext(ctx).Scan(&rid); err != nil {
-			return nil, err
-		}
+	// rid is chosen before the history row so both rows can be written at once.
+	newRID, hid, err := s.nextIDs(ctx, tx, !exists)
+	if err != nil {
+		return nil, err
 	}
-	var hid int64
-	if err := tx.StmtContext(ctx, s.stmtHistory).QueryRowContext(ctx, rid, typ, id, r.Version, lu, method, 0, r.JSON).Scan(&hid); err != nil {
+	if !exists {
+		rid = newRID
+	}
+	if _, err := s.stmt(ctx, tx, s.stmtHistory).ExecContext(ctx, hid, rid, typ, id, r.Version, lu, method, 0, r.JSON); err != nil {
 		return nil, err
 	}
 	if exists {
-		_, err = tx.StmtContext(ctx, s.stmtUpdate).ExecContext(ctx, r.Version, lu, 0, hid, rid)
+		_, err = s.stmt(ctx, tx, s.stmtUpdate).ExecContext(ctx, r.Version, lu, 0, hid, rid)
 	} else {
-		_, err = tx.StmtContext(ctx, s.stmtInsert).ExecContext(ctx, rid, typ, id, r.Version, lu, hid)
+		_, err = s.stmt(ctx, tx, s.stmtInsert).ExecContext(ctx, rid, typ, id, r.Version, lu, hid)
 	}
 	if err != nil {
 		return nil, err
@@ -419,11 +420,14 @@ func (s *Store) delete(ctx context.Context, tx *sql.Tx, typ, id, ifMatch string)
 		return Errorf(EPrecondition, "If-Match version %s is not the current version %d of %s/%s", ifMatch, version, typ, id)
 	}
 	now := s.now().UTC().Truncate(time.Millisecond).UnixMicro()
-	var hid int64
-	if err := tx.StmtContext(ctx, s.stmtHistory).QueryRowContext(ctx, rid, typ, id, version+1, now, "DELETE", 1, []byte{}).Scan(&hid); err != nil {
+	_, hid, err := s.nextIDs(ctx, tx, false)
+	if err != nil {
 		return err
 	}
-	if _, err := tx.StmtContext(ctx, s.stmtUpdate).ExecContext(ctx, version+1, now, 1, hid, rid); err != nil {
+	if _, err := s.stmt(ctx, tx, s.stmtHistory).ExecContext(ctx, hid, rid, typ, id, version+1, now, "DELETE", 1, []byte{}); err != nil {
+		return err
+	}
+	if _, err := s.stmt(ctx, tx, s.stmtUpdate).ExecContext(ctx, version+1, now, 1, hid, rid); err != nil {
 		return err
 	}
 	return s.unindex(ctx, tx, rid)

@@ -55,6 +55,8 @@ type Store struct {
 	// Hot write statements, prepared once on the writer connection: re-preparing them
 	// per resource cost a tenth of import time.
 	stmtCurrent, stmtInsert, stmtUpdate, stmtHistory, stmtNextRID *sql.Stmt
+	// txs is the state of the current write transaction (they are serial: one writer).
+	txs txState
 	// cursorKey signs paging cursors.
 	cursorKey []byte
 	// decisions feeds the decision log's background writer.
@@ -238,6 +240,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	defer tx.Rollback()
 	defer s.pending.reset() // a failed transaction leaves nothing for the next one
+	defer s.txs.reset()
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -254,12 +257,12 @@ func (s *Store) prepare(ctx context.Context) error {
 	}{
 		{&s.stmtCurrent, `SELECT c.rid, c.version, c.deleted, h.json FROM resource_current c
 			JOIN resource_history h ON h.hid = c.hid WHERE c.type = ? AND c.id = ?`},
-		{&s.stmtHistory, `INSERT INTO resource_history (rid, type, id, version, last_updated, method, deleted, json)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING hid`},
+		{&s.stmtHistory, `INSERT INTO resource_history (hid, rid, type, id, version, last_updated, method, deleted, json)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&s.stmtInsert, `INSERT INTO resource_current (rid, type, id, version, last_updated, deleted, hid)
 			VALUES (?, ?, ?, ?, ?, 0, ?)`},
 		{&s.stmtUpdate, `UPDATE resource_current SET version = ?, last_updated = ?, deleted = ?, hid = ? WHERE rid = ?`},
-		{&s.stmtNextRID, `SELECT coalesce(max(rid), 0) + 1 FROM resource_current`},
+		{&s.stmtNextRID, `SELECT (SELECT coalesce(max(rid), 0) FROM resource_current), (SELECT coalesce(max(hid), 0) FROM resource_history)`},
 	} {
 		st, err := s.w.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -268,4 +271,48 @@ func (s *Store) prepare(ctx context.Context) error {
 		*p.dst = st
 	}
 	return nil
+}
+
+// txState is what one write transaction keeps between its statements: the hot statements
+// bound to it (binding costs an allocation and a lock per call), and the next rid and hid,
+// read once under the write lock instead of a max() query per resource.
+type txState struct {
+	bound            map[*sql.Stmt]*sql.Stmt
+	lastRID, lastHID int64
+	counted          bool
+}
+
+func (t *txState) reset() {
+	clear(t.bound)
+	t.counted = false
+}
+
+// stmt returns st bound to tx.
+func (s *Store) stmt(ctx context.Context, tx *sql.Tx, st *sql.Stmt) *sql.Stmt {
+	if b, ok := s.txs.bound[st]; ok {
+		return b
+	}
+	if s.txs.bound == nil {
+		s.txs.bound = map[*sql.Stmt]*sql.Stmt{}
+	}
+	b := tx.StmtContext(ctx, st)
+	s.txs.bound[st] = b
+	return b
+}
+
+// nextIDs allocates the rid (when newRID) and the hid of a write.
+func (s *Store) nextIDs(ctx context.Context, tx *sql.Tx, newRID bool) (rid, hid int64, err error) {
+	t := &s.txs
+	if !t.counted {
+		if err := s.stmt(ctx, tx, s.stmtNextRID).QueryRowContext(ctx).Scan(&t.lastRID, &t.lastHID); err != nil {
+			return 0, 0, err
+		}
+		t.counted = true
+	}
+	if newRID {
+		t.lastRID++
+		rid = t.lastRID
+	}
+	t.lastHID++
+	return rid, t.lastHID, nil
 }

@@ -43,6 +43,9 @@ type TxOptions struct {
 	// elements). The API never uses it.
 	Lenient  bool
 	Warnings *int
+	// validated says the caller validated every resource already (BatchWriter does, on
+	// the producer's goroutine).
+	validated bool
 }
 
 // processing order for transactions (R4 http.html#trules): DELETE, POST, PUT/PATCH.
@@ -144,6 +147,9 @@ func (s *Store) transaction(ctx context.Context, tx *sql.Tx, entries []*TxEntry,
 					return i, Errorf(ENotFound, "conditional patch %q matches no %s", e.Query, e.Type)
 				}
 			} else {
+				if err := checkTypeID(e.Type, e.ID); err != nil {
+					return i, err
+				}
 				plannedID[i] = e.ID
 			}
 		}
@@ -159,7 +165,7 @@ func (s *Store) transaction(ctx context.Context, tx *sql.Tx, entries []*TxEntry,
 		}
 	}
 	for i, e := range entries {
-		if e.Resource == nil {
+		if e.Resource == nil || opts.validated {
 			continue
 		}
 		if issues := validateResource(e.Resource); len(issues) > 0 {

@@ -1,0 +1,126 @@
+package fhirstore
+
+import (
+	"context"
+	"sync"
+)
+
+// BatchWriter loads resources in large transactions on its own goroutine while the caller
+// produces more: decoding and validation run on the caller's goroutine, index extraction
+// on another (see extractAhead), SQLite on the writer's. A load is then bound by the
+// slowest of the three, not by their sum.
+//
+// Each resource is written by id (PUT semantics, no version growth for unchanged content).
+// The first failure stops the writer; Put and Close report it.
+type BatchWriter struct {
+	s     *Store
+	ctx   context.Context
+	opts  TxOptions
+	size  int
+	batch []*TxEntry
+	work  chan []*TxEntry
+	done  chan struct{}
+
+	mu      sync.Mutex
+	err     error
+	written int
+	// Progress, when set, is called on the writer's goroutine after each transaction
+	// with the number of resources written so far.
+	progress func(int)
+}
+
+// BatchOptions tune a BatchWriter.
+type BatchOptions struct {
+	// Size is how many resources share one transaction (default 2000).
+	Size int
+	// Lenient stores resources that fail validation as they are and counts them (Invalid).
+	Lenient bool
+	// Progress is called after each transaction with the running total.
+	Progress func(written int)
+}
+
+// NewBatchWriter starts a writer. Close must be called to write the last batch.
+func (s *Store) NewBatchWriter(ctx context.Context, o BatchOptions) *BatchWriter {
+	if o.Size <= 0 {
+		o.Size = 2000
+	}
+	w := &BatchWriter{s: s, ctx: ctx, size: o.Size, opts: TxOptions{Lenient: o.Lenient, validated: true},
+		work: make(chan []*TxEntry, 1), done: make(chan struct{}), progress: o.Progress}
+	go w.run()
+	return w
+}
+
+func (w *BatchWriter) run() {
+	defer close(w.done)
+	for batch := range w.work {
+		if w.failed() != nil {
+			continue // drain, so Put never blocks on a dead writer
+		}
+		if _, i, err := w.s.Transaction(w.ctx, batch, w.opts); err != nil {
+			w.mu.Lock()
+			w.err = &BatchError{Type: batch[i].Type, ID: batch[i].ID, Err: err}
+			w.mu.Unlock()
+			continue
+		}
+		w.mu.Lock()
+		w.written += len(batch)
+		n := w.written
+		w.mu.Unlock()
+		if w.progress != nil {
+			w.progress(n)
+		}
+	}
+}
+
+func (w *BatchWriter) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// Put decodes and validates one resource and queues it for writing as typ/id. It returns
+// the error of an invalid resource (unless lenient), or the writer's first failure.
+func (w *BatchWriter) Put(typ, id string, body []byte) (invalid bool, err error) {
+	if err := w.failed(); err != nil {
+		return false, err
+	}
+	m, err := decodeJSON(body)
+	if err != nil {
+		return false, &BatchError{Type: typ, ID: id, Err: Errorf(EInvalid, "not a JSON resource: %v", err)}
+	}
+	if issues := validateResource(m); len(issues) > 0 {
+		if !w.opts.Lenient {
+			return false, &BatchError{Type: typ, ID: id, Err: &Error{Code: EInvalid, Message: "the " + typ + " is not valid", Issues: issues}}
+		}
+		invalid = true
+	}
+	w.batch = append(w.batch, &TxEntry{Method: "PUT", Type: typ, ID: id, Resource: m})
+	if len(w.batch) >= w.size {
+		w.work <- w.batch
+		w.batch = make([]*TxEntry, 0, w.size)
+	}
+	return invalid, nil
+}
+
+// Close writes what is queued, waits for the writer and returns how many resources it
+// wrote and its first failure.
+func (w *BatchWriter) Close() (int, error) {
+	if len(w.batch) > 0 {
+		w.work <- w.batch
+		w.batch = nil
+	}
+	close(w.work)
+	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.written, w.err
+}
+
+// BatchError names the resource a batch write failed on.
+type BatchError struct {
+	Type, ID string
+	Err      error
+}
+
+func (e *BatchError) Error() string { return e.Type + "/" + e.ID + ": " + e.Err.Error() }
+func (e *BatchError) Unwrap() error { return e.Err }

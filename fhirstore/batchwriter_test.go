@@ -1,0 +1,67 @@
+package fhirstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func TestBatchWriter(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	var progress []int
+	w := s.NewBatchWriter(ctx, BatchOptions{Size: 3, Progress: func(n int) { progress = append(progress, n) }})
+	for i := range 7 {
+		id := fmt.Sprintf("bw%d", i)
+		if _, err := w.Put("Patient", id, []byte(`{"resourceType":"Patient","id":"`+id+`","name":[{"family":"Batch"}]}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := w.Close()
+	if err != nil || n != 7 {
+		t.Fatalf("Close: %d, %v; want 7 written", n, err)
+	}
+	if fmt.Sprint(progress) != "[3 6 7]" {
+		t.Errorf("progress %v, want [3 6 7]", progress)
+	}
+	res, err := s.Search(ctx, SearchRequest{Type: "Patient", Params: q("family=batch", "_summary=count")})
+	if err != nil || *res.Total != 7 {
+		t.Errorf("family=batch: %v %v, want 7 (searchable once written)", res, err)
+	}
+
+	// An invalid resource is refused on the producer's side, naming it...
+	w = s.NewBatchWriter(ctx, BatchOptions{})
+	_, err = w.Put("Patient", "bad", []byte(`{"resourceType":"Patient","id":"bad","gender":7}`))
+	var be *BatchError
+	if !errors.As(err, &be) || be.ID != "bad" || ErrorCode(err) != EInvalid {
+		t.Errorf("invalid Patient: %v, want a BatchError for Patient/bad with EInvalid", err)
+	}
+	w.Close()
+	// ... or stored and counted when lenient.
+	w = s.NewBatchWriter(ctx, BatchOptions{Lenient: true})
+	invalid, err := w.Put("Patient", "lenient", []byte(`{"resourceType":"Patient","id":"lenient","gender":7}`))
+	if n, cerr := w.Close(); !invalid || err != nil || cerr != nil || n != 1 {
+		t.Errorf("lenient invalid Patient: invalid=%v err=%v close=%v n=%d", invalid, err, cerr, n)
+	}
+
+	// A write that fails in the transaction stops the writer; Close reports it and nothing
+	// of that batch lands.
+	w = s.NewBatchWriter(ctx, BatchOptions{Size: 3})
+	for _, id := range []string{"ok1", "dup", "dup"} { // one batch writing Patient/dup twice
+		if _, err := w.Put("Patient", id, []byte(`{"resourceType":"Patient","id":"`+id+`"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Put("Patient", "late", []byte(`{"resourceType":"Patient","id":"late"}`)); err != nil && !errors.As(err, &be) {
+		t.Errorf("Put after a failure: %v", err)
+	}
+	if _, err := w.Close(); !errors.As(err, &be) || be.ID != "dup" || ErrorCode(err) != EInvalid {
+		t.Errorf("duplicate writes: %v, want a BatchError naming Patient/dup", err)
+	}
+	for _, id := range []string{"ok1", "dup", "late"} {
+		if _, err := s.Read(ctx, "Patient", id); ErrorCode(err) != ENotFound {
+			t.Errorf("Patient/%s after the failed batch: %v, want ENotFound", id, err)
+		}
+	}
+}
