@@ -33,8 +33,10 @@ type BatchWriter struct {
 type BatchOptions struct {
 	// Size is how many resources share one transaction (default 2000).
 	Size int
-	// Lenient stores resources that fail validation as they are and counts them (Invalid).
+	// Lenient stores resources that fail validation as they are (Put reports them).
 	Lenient bool
+	// StableIDs is TxOptions.StableIDs for the writer's transactions.
+	StableIDs bool
 	// Progress is called after each transaction with the running total.
 	Progress func(written int)
 }
@@ -44,7 +46,7 @@ func (s *Store) NewBatchWriter(ctx context.Context, o BatchOptions) *BatchWriter
 	if o.Size <= 0 {
 		o.Size = 2000
 	}
-	w := &BatchWriter{s: s, ctx: ctx, size: o.Size, opts: TxOptions{Lenient: o.Lenient, validated: true},
+	w := &BatchWriter{s: s, ctx: ctx, size: o.Size, opts: TxOptions{Lenient: o.Lenient, StableIDs: o.StableIDs, validated: true},
 		work: make(chan []*TxEntry, 1), done: make(chan struct{}), progress: o.Progress}
 	go w.run()
 	return w
@@ -81,20 +83,28 @@ func (w *BatchWriter) failed() error {
 // Put decodes and validates one resource and queues it for writing as typ/id. It returns
 // the error of an invalid resource (unless lenient), or the writer's first failure.
 func (w *BatchWriter) Put(typ, id string, body []byte) (invalid bool, err error) {
-	if err := w.failed(); err != nil {
-		return false, err
-	}
 	m, err := decodeJSON(body)
 	if err != nil {
 		return false, &BatchError{Type: typ, ID: id, Err: Errorf(EInvalid, "not a JSON resource: %v", err)}
 	}
-	if issues := validateResource(m); len(issues) > 0 {
-		if !w.opts.Lenient {
-			return false, &BatchError{Type: typ, ID: id, Err: &Error{Code: EInvalid, Message: "the " + typ + " is not valid", Issues: issues}}
-		}
-		invalid = true
+	return w.Add(&TxEntry{Method: "PUT", Type: typ, ID: id, Resource: m})
+}
+
+// Add validates a decoded entry and queues it. Entries of one batch are one transaction,
+// with its semantics (urn:uuid and conditional references, conditional creates).
+func (w *BatchWriter) Add(e *TxEntry) (invalid bool, err error) {
+	if err := w.failed(); err != nil {
+		return false, err
 	}
-	w.batch = append(w.batch, &TxEntry{Method: "PUT", Type: typ, ID: id, Resource: m})
+	if e.Resource != nil {
+		if issues := validateResource(e.Resource); len(issues) > 0 {
+			if !w.opts.Lenient {
+				return false, &BatchError{Type: e.Type, ID: e.ID, Err: &Error{Code: EInvalid, Message: "the " + e.Type + " is not valid", Issues: issues}}
+			}
+			invalid = true
+		}
+	}
+	w.batch = append(w.batch, e)
 	if len(w.batch) >= w.size {
 		w.work <- w.batch
 		w.batch = make([]*TxEntry, 0, w.size)
@@ -116,11 +126,24 @@ func (w *BatchWriter) Close() (int, error) {
 	return w.written, w.err
 }
 
+// Abort drops what is queued but not yet sent, waits for the writer and returns its
+// count: for a producer that failed midway and must not commit a partial batch.
+func (w *BatchWriter) Abort() int {
+	w.batch = nil
+	n, _ := w.Close()
+	return n
+}
+
 // BatchError names the resource a batch write failed on.
 type BatchError struct {
 	Type, ID string
 	Err      error
 }
 
-func (e *BatchError) Error() string { return e.Type + "/" + e.ID + ": " + e.Err.Error() }
+func (e *BatchError) Error() string {
+	if e.ID == "" {
+		return e.Type + ": " + e.Err.Error()
+	}
+	return e.Type + "/" + e.ID + ": " + e.Err.Error()
+}
 func (e *BatchError) Unwrap() error { return e.Err }

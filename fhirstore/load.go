@@ -36,34 +36,45 @@ func (s *Store) Load(ctx context.Context, r io.Reader, opts LoadOptions) (LoadSt
 	var st LoadStats
 	sc := bufio.NewScanner(br)
 	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
-	var pending []*TxEntry
-	var doc bytes.Buffer // a pretty-printed document, read whole
-	line := 0
-	flush := func() error {
-		if len(pending) == 0 {
+	// NDJSON lines are decoded and validated here while a BatchWriter commits the previous
+	// batch; a Bundle is its own transaction, after what came before it.
+	var w *BatchWriter
+	base := 0 // resources written before the current writer
+	startWriter := func() {
+		w = s.NewBatchWriter(ctx, BatchOptions{Size: opts.BatchSize, Lenient: true, StableIDs: true, Progress: func(n int) {
+			if opts.Progress != nil {
+				opts.Progress(base + n)
+			}
+		}})
+	}
+	finish := func() error {
+		if w == nil {
 			return nil
 		}
-		if _, i, err := s.Transaction(ctx, pending, TxOptions{StableIDs: true, Lenient: true, Warnings: &st.Invalid}); err != nil {
-			return fmt.Errorf("resource %d of the batch ending at line %d: %w", i+1, line, err)
-		}
-		st.Resources += len(pending)
-		pending = pending[:0]
-		if opts.Progress != nil {
-			opts.Progress(st.Resources)
-		}
-		return nil
+		n, err := w.Close()
+		st.Resources, base, w = base+n, base+n, nil
+		return err
 	}
+	abort := func(err error) (LoadStats, error) {
+		if w != nil {
+			st.Resources += w.Abort()
+		}
+		return st, err
+	}
+	var doc bytes.Buffer // a pretty-printed document, read whole
+	line := 0
 	handle := func(b []byte) error {
 		m, err := decodeJSON(b)
 		if err != nil {
 			return fmt.Errorf("line %d: not a JSON resource: %w", line, err)
 		}
 		if rt, _ := m["resourceType"].(string); rt == "Bundle" {
-			if err := flush(); err != nil {
+			if err := finish(); err != nil {
 				return err
 			}
 			n, err := s.loadBundle(ctx, m, &st.Invalid)
 			st.Resources += n
+			base = st.Resources
 			st.Bundles++
 			if opts.Progress != nil {
 				opts.Progress(st.Resources)
@@ -74,11 +85,14 @@ func (s *Store) Load(ctx context.Context, r io.Reader, opts LoadOptions) (LoadSt
 		if err != nil {
 			return fmt.Errorf("line %d: %w", line, err)
 		}
-		pending = append(pending, e)
-		if len(pending) >= opts.BatchSize {
-			return flush()
+		if w == nil {
+			startWriter()
 		}
-		return nil
+		invalid, err := w.Add(e)
+		if invalid {
+			st.Invalid++
+		}
+		return err // only the writer fails here (the load is lenient): it names its resource
 	}
 	for sc.Scan() {
 		line++
@@ -86,7 +100,7 @@ func (s *Store) Load(ctx context.Context, r io.Reader, opts LoadOptions) (LoadSt
 		if len(t) == 0 {
 			continue
 		}
-		if line == 1 || doc.Len() == 0 && st.Resources == 0 && len(pending) == 0 {
+		if line == 1 || doc.Len() == 0 && st.Resources == 0 && w == nil {
 			if !(t[0] == '{' && t[len(t)-1] == '}' && jsonComplete(t)) {
 				// Not NDJSON: the file is one (pretty-printed) JSON document.
 				doc.Write(t)
@@ -96,22 +110,22 @@ func (s *Store) Load(ctx context.Context, r io.Reader, opts LoadOptions) (LoadSt
 					doc.WriteByte('\n')
 				}
 				if err := sc.Err(); err != nil {
-					return st, err
+					return abort(err)
 				}
 				if err := handle(doc.Bytes()); err != nil {
-					return st, err
+					return abort(err)
 				}
-				return st, flush()
+				return st, finish()
 			}
 		}
 		if err := handle(t); err != nil {
-			return st, err
+			return abort(err)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return st, err
+		return abort(err)
 	}
-	return st, flush()
+	return st, finish()
 }
 
 // jsonComplete reports whether b holds a whole JSON object (braces balanced outside strings).
