@@ -925,46 +925,6 @@ func axGranular(t *testing.T, e *axEnv, sys, lab, vital string) {
 	}
 }
 
-const axBenchQuery = "/Observation?patient=pat-000001&code=8867-4"
-
-func axBenchSearch(b *testing.B, open bool) {
-	e := axStart(b, open)
-	tok := ""
-	if !open {
-		tok = e.p1("patient/*.rs")
-	}
-	req, _ := http.NewRequest("GET", e.app.BaseURL+axBenchQuery, nil)
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	run := func() int {
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			b.Fatalf("%d %.200s", resp.StatusCode, body)
-		}
-		return len(axIDs(string(body)))
-	}
-	if n := run(); n == 0 {
-		b.Fatal("the benchmark search finds nothing")
-	}
-	b.ResetTimer()
-	for b.Loop() {
-		run()
-	}
-}
-
-// BenchmarkAuthorizedSearch: the search with a patient/*.rs token (filter in the SQL, token
-// resolution, decision log) ...
-func BenchmarkAuthorizedSearch(b *testing.B) { axBenchSearch(b, false) }
-
-// BenchmarkOpenSearch: ... and the same search on an --open server with the same seed.
-func BenchmarkOpenSearch(b *testing.B) { axBenchSearch(b, true) }
-
 // TestPractitionerPanel: with --practitioner-access panel a practitioner's user/ token
 // reaches exactly the patients whose generalPractitioner they are, and their data; by
 // default it reaches everyone.

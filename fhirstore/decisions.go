@@ -38,14 +38,14 @@ func (s *Store) decisionWriter() {
 		}
 		ctx := context.Background()
 		_ = s.inTx(ctx, func(tx *sql.Tx) error {
+			insert := s.stmt(ctx, tx, s.stmtDecision)
 			for _, d := range batch {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO decision_log (at, method, path, client, user, patient, scopes, decision, status, reason)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.At.UnixMicro(), d.Method, d.Path, d.Client, d.User, d.Patient, d.Scopes,
+				if _, err := insert.ExecContext(ctx, d.At.UnixMicro(), d.Method, d.Path, d.Client, d.User, d.Patient, d.Scopes,
 					d.Decision, d.Status, d.Reason); err != nil {
 					return err
 				}
 			}
-			_, err := tx.ExecContext(ctx, `DELETE FROM decision_log WHERE id <= (SELECT max(id) FROM decision_log) - ?`, MaxDecisions)
+			_, err := s.stmt(ctx, tx, s.stmtPruneDecisions).ExecContext(ctx, MaxDecisions)
 			return err
 		})
 		batch = batch[:0]

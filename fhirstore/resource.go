@@ -39,6 +39,9 @@ func FormatInstant(t time.Time) string { return t.UTC().Format("2006-01-02T15:04
 
 // Read returns the current version. ENotFound if it never existed, EGone if deleted.
 func (s *Store) Read(ctx context.Context, typ, id string) (*Resource, error) {
+	if alts, ok := AccessFrom(ctx).For(typ, Read); ok && len(alts) > 0 {
+		return s.readConfined(ctx, typ, id, alts)
+	}
 	r, err := s.read(ctx, s.rq, typ, id)
 	if r == nil {
 		return nil, err
@@ -47,6 +50,40 @@ func (s *Store) Read(ctx context.Context, typ, id string) (*Resource, error) {
 		return nil, aerr
 	}
 	return r, err
+}
+
+// readConfined reads typ/id under a confined grant with the access filter inside the same
+// query, as a column: one statement instead of a read and a visibility check.
+func (s *Store) readConfined(ctx context.Context, typ, id string, alts []Alternative) (*Resource, error) {
+	if err := checkTypeID(typ, id); err != nil {
+		return nil, err
+	}
+	cond, args, err := (&query{s: s, ctx: ctx, strict: true}).alternatives(typ, "r", alts)
+	if err != nil {
+		return nil, err
+	}
+	r := &Resource{Type: typ, ID: id}
+	var lu int64
+	var visible bool
+	err = s.rq.QueryRowContext(ctx, `SELECT r.rid, r.version, r.last_updated, r.deleted, h.json, `+cond+`
+		FROM resource_current r JOIN resource_history h ON h.hid = r.hid WHERE r.type = ? AND r.id = ?`,
+		append(args, typ, id)...).Scan(&r.rid, &r.Version, &lu, &r.Deleted, &r.JSON, &visible)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, Errorf(ENotFound, "%s/%s is not known", typ, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !visible {
+		e := Errorf(ENotFound, "%s/%s is not known", typ, id)
+		e.Denial = typ + "/" + id + " is outside what the token's scopes allow (another patient's compartment or a granular scope)"
+		return nil, e
+	}
+	r.LastUpdated = time.UnixMicro(lu).UTC()
+	if r.Deleted {
+		return r, &Error{Code: EGone, Message: typ + "/" + id + " was deleted (version " + r.VersionID() + ")"}
+	}
+	return r, nil
 }
 
 type querier interface {
