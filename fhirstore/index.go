@@ -23,6 +23,7 @@ type indexRows struct {
 	dates       []dateRow
 	numbers     []numRow
 	uris        []uriRow
+	tuples      []tupleRow
 	compartment []string
 }
 
@@ -52,6 +53,16 @@ type uriRow struct {
 	uri string
 }
 
+// tupleRow is one tuple of a composite parameter: one value per component.
+type tupleRow struct {
+	pid int64
+	v   [maxComponents]compValue
+}
+
+// compValue is one component value in the idx_composite columns its type uses (see
+// migrations/0005_composite.sql); nil columns are unused.
+type compValue struct{ s, c, x, lo, hi any }
+
 func nullable(s string) any {
 	if s == "" {
 		return nil
@@ -69,6 +80,10 @@ func extract(typ string, res map[string]any) (*indexRows, error) {
 	for _, sp := range pt.byType[typ] {
 		// _id and _lastUpdated are answered from resource_current itself.
 		if sp.expr == nil || sp.Code == "_id" || sp.Code == "_lastUpdated" {
+			continue
+		}
+		if sp.Kind == "composite" {
+			rows.addTuples(sp, res, typ)
 			continue
 		}
 		for _, n := range sp.expr.eval(res, typ) {
@@ -264,30 +279,132 @@ func parseRef(pid int64, ref string) refRow {
 }
 
 func (rows *indexRows) addNumber(pid int64, n node) {
-	switch v := n.v.(type) {
-	case json.Number:
-		if f, lo, hi, ok := numberRange(string(v)); ok {
-			rows.numbers = append(rows.numbers, numRow{pid, f, lo, hi, nil, nil})
-		}
-	case map[string]any: // Quantity and its profiles
-		num, ok := v["value"].(json.Number)
-		if !ok {
-			return
-		}
-		f, lo, hi, ok := numberRange(string(num))
-		if !ok {
-			return
-		}
-		sys, _ := v["system"].(string)
-		code, _ := v["code"].(string)
-		if code == "" {
-			code, _ = v["unit"].(string)
-		}
-		rows.numbers = append(rows.numbers, numRow{pid, f, lo, hi, nullable(sys), nullable(code)})
-		if unit, _ := v["unit"].(string); unit != "" && unit != code {
-			rows.numbers = append(rows.numbers, numRow{pid, f, lo, hi, nil, unit})
+	q, ok := quantityOf(n)
+	if !ok {
+		return
+	}
+	rows.numbers = append(rows.numbers, numRow{pid, q.value, q.low, q.high, nullable(q.system), nullable(q.code)})
+	if q.unit != "" && q.unit != q.code {
+		rows.numbers = append(rows.numbers, numRow{pid, q.value, q.low, q.high, nil, q.unit})
+	}
+}
+
+// quantity is a number or Quantity node's value, its precision range and its units; code
+// falls back to the unit when the Quantity has no code.
+type quantity struct {
+	value, low, high   float64
+	system, code, unit string
+}
+
+func quantityOf(n node) (quantity, bool) {
+	var q quantity
+	num, ok := n.v.(json.Number)
+	m, isMap := n.v.(map[string]any)
+	if isMap { // Quantity and its profiles
+		num, ok = m["value"].(json.Number)
+	}
+	if !ok {
+		return q, false
+	}
+	if q.value, q.low, q.high, ok = numberRange(string(num)); !ok {
+		return q, false
+	}
+	if isMap {
+		q.system, _ = m["system"].(string)
+		q.code, _ = m["code"].(string)
+		q.unit, _ = m["unit"].(string)
+		if q.code == "" {
+			q.code = q.unit
 		}
 	}
+	return q, true
+}
+
+// addTuples indexes a composite: for each node its expression selects, the values of
+// every component (evaluated from that node) are combined into tuples, so a search on
+// the composite can only match values that belong together. A node lacking a value for
+// some component yields no tuple: it can never match all of them.
+func (rows *indexRows) addTuples(sp *SearchParam, res map[string]any, typ string) {
+roots:
+	for _, root := range sp.expr.eval(res, typ) {
+		vals := make([][]compValue, len(sp.Components))
+		for i, c := range sp.Components {
+			for _, n := range c.expr.evalFrom(root, res, typ) {
+				vals[i] = append(vals[i], componentValues(c.Kind, n)...)
+			}
+			if len(vals[i]) == 0 {
+				continue roots
+			}
+		}
+		// Every combination: a CodeableConcept with two codings gives two tuples.
+		pick := make([]int, len(vals))
+		for {
+			t := tupleRow{pid: sp.PID}
+			for i, k := range pick {
+				t.v[i] = vals[i][k]
+			}
+			rows.tuples = append(rows.tuples, t)
+			i := len(pick) - 1
+			for ; i >= 0; i-- {
+				if pick[i]++; pick[i] < len(vals[i]) {
+					break
+				}
+				pick[i] = 0
+			}
+			if i < 0 {
+				break
+			}
+		}
+	}
+}
+
+// componentValues encodes one component node the way the plain index of its type does,
+// into the idx_composite columns that type uses.
+func componentValues(kind string, n node) []compValue {
+	var plain indexRows
+	var out []compValue
+	switch kind {
+	case "token":
+		plain.addToken(0, n)
+		for _, t := range plain.tokens {
+			// Text-only concepts and the :of-type rows serve modifiers, which composites
+			// do not take.
+			if sys, _ := t.system.(string); t.code == nil || strings.HasPrefix(sys, "of-type:") {
+				continue
+			}
+			out = append(out, compValue{s: t.system, c: t.code})
+		}
+	case "string":
+		for _, s := range stringValues(n) {
+			out = append(out, compValue{s: normalize(s)})
+		}
+	case "reference":
+		plain.addRef(0, n)
+		for _, r := range plain.refs {
+			out = append(out, compValue{s: r.ttype, c: r.tid, x: r.url})
+		}
+	case "uri":
+		if s, ok := n.v.(string); ok {
+			out = append(out, compValue{c: s})
+		}
+	case "date":
+		if lo, hi, ok := dateRange(n); ok {
+			out = append(out, compValue{lo: lo, hi: hi})
+		}
+	case "number":
+		if q, ok := quantityOf(n); ok {
+			out = append(out, compValue{lo: q.value})
+		}
+	case "quantity":
+		if q, ok := quantityOf(n); ok {
+			v := compValue{s: nullable(q.system), c: nullable(q.code), lo: q.value}
+			if q.unit != q.code {
+				v.x = nullable(q.unit)
+			}
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // numberRange is a decimal's value and the range its precision implies (1.5 → 1.45..1.55).
@@ -437,6 +554,16 @@ func (s *Store) writeIndex(ctx context.Context, tx *sql.Tx, rid int64, typ strin
 	}); err != nil {
 		return err
 	}
+	if err := w.insert(ctx, tx, tupleInsert, 2+5*maxComponents, len(rows.tuples), func(i int) []any {
+		t := rows.tuples[i]
+		args := []any{t.pid}
+		for _, v := range t.v {
+			args = append(args, v.s, v.c, v.x, v.lo, v.hi)
+		}
+		return append(args, rid)
+	}); err != nil {
+		return err
+	}
 	return w.insert(ctx, tx, "compartment (patient_id, rid)", 2, len(rows.compartment), func(i int) []any {
 		return []any{rows.compartment[i], rid}
 	})
@@ -463,7 +590,9 @@ func (st *idxStatements) insert(ctx context.Context, tx *sql.Tx, table string, c
 	return nil
 }
 
-var indexTables = []string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_uri", "compartment"}
+var indexTables = []string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_uri", "idx_composite", "compartment"}
+
+const tupleInsert = "idx_composite (pid, s1, c1, x1, lo1, hi1, s2, c2, x2, lo2, hi2, s3, c3, x3, lo3, hi3, rid)"
 
 func (s *Store) unindex(ctx context.Context, tx *sql.Tx, rid int64) error {
 	for _, st := range s.idxStmts.del {
@@ -487,6 +616,7 @@ var indexInserts = map[string]int{
 	"idx_date (pid, low, high, rid)":                        4,
 	"idx_number (pid, value, low, high, system, code, rid)": 7,
 	"idx_uri (pid, uri, rid)":                               3,
+	tupleInsert:                                             2 + 5*maxComponents,
 	"compartment (patient_id, rid)":                         2,
 }
 

@@ -515,7 +515,7 @@ func selectivity(types []string, name string) int {
 	switch pt.byType[types[0]][code].Kind {
 	case "reference":
 		return 0
-	case "string", "uri":
+	case "string", "uri", "composite": // a composite is a code and a value in one lookup
 		return 2
 	case "token":
 		if code == "identifier" {

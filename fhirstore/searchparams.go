@@ -25,8 +25,23 @@ type SearchParam struct {
 	Expression string
 	Targets    []string
 	URL        string
+	Components []Component // composite parameters only, in the order of their values
 	expr       *fpExpr
 }
+
+// Component is one part of a composite parameter: the component parameter's code and
+// type, and its expression relative to each node the composite's expression selects.
+type Component struct {
+	Code, Kind, Expression string
+	expr                   *fpExpr
+}
+
+// maxComponents is how many components idx_composite has columns for.
+const maxComponents = 3
+
+// componentKinds are the value shapes a component can have (see componentValues).
+var componentKinds = map[string]bool{"string": true, "token": true, "reference": true, "date": true,
+	"number": true, "quantity": true, "uri": true}
 
 // SearchParamInfo describes one supported search parameter, for the CapabilityStatement.
 type SearchParamInfo struct{ Code, Type, Definition string }
@@ -59,6 +74,11 @@ func loadParams() (*paramTable, error) {
 				E string   `json:"e"`
 				R []string `json:"r"`
 				U string   `json:"u"`
+				C []struct {
+					Code string `json:"code"`
+					T    string `json:"t"`
+					E    string `json:"e"`
+				} `json:"c"`
 			} `json:"params"`
 			Compartment map[string][]string `json:"compartment"`
 		}
@@ -81,15 +101,19 @@ func loadParams() (*paramTable, error) {
 				m[code] = &sp
 			}
 			for code, p := range t.Params[typ] {
-				m[code] = &SearchParam{Type: typ, Code: code, Kind: p.T, Expression: p.E, Targets: p.R, URL: p.U}
+				sp := &SearchParam{Type: typ, Code: code, Kind: p.T, Expression: p.E, Targets: p.R, URL: p.U}
+				for _, c := range p.C {
+					sp.Components = append(sp.Components, Component{Code: c.Code, Kind: c.T, Expression: c.E})
+				}
+				m[code] = sp
 			}
 			for _, sp := range m {
-				if sp.Expression == "" || sp.Kind == "composite" || sp.Kind == "special" {
+				if sp.Expression == "" || sp.Kind == "special" {
 					continue
 				}
 				// A parameter whose expression is outside the subset stays unsupported
 				// (TestSearchParamsCompile keeps that list empty) rather than failing startup.
-				if sp.expr, err = compileFHIRPath(sp.Expression); err != nil {
+				if err := sp.compile(); err != nil {
 					sp.expr = nil
 					pt.failed = append(pt.failed, fmt.Sprintf("%s.%s: %v", typ, sp.Code, err))
 				}
@@ -110,6 +134,30 @@ func loadParams() (*paramTable, error) {
 		params = pt
 	})
 	return params, paramsErr
+}
+
+// compile compiles the parameter's expression and, for a composite, its components'.
+func (sp *SearchParam) compile() error {
+	var err error
+	if sp.expr, err = compileFHIRPath(sp.Expression); err != nil {
+		return err
+	}
+	if sp.Kind != "composite" {
+		return nil
+	}
+	if len(sp.Components) < 2 || len(sp.Components) > maxComponents {
+		return fmt.Errorf("%d components: composites of 2 to %d are indexed", len(sp.Components), maxComponents)
+	}
+	for i := range sp.Components {
+		c := &sp.Components[i]
+		if !componentKinds[c.Kind] {
+			return fmt.Errorf("component %s has type %s", c.Code, c.Kind)
+		}
+		if c.expr, err = compileFHIRPath(c.Expression); err != nil {
+			return fmt.Errorf("component %s: %w", c.Code, err)
+		}
+	}
+	return nil
 }
 
 // assignPIDs records the parameters' integer ids in search_param. Ids are numbered in
