@@ -25,6 +25,8 @@ type indexRows struct {
 	uris        []uriRow
 	tuples      []tupleRow
 	compartment []string
+	// narrative and content are the _text and _content documents.
+	narrative, content string
 }
 
 type strRow struct {
@@ -83,13 +85,16 @@ func extract(typ string, res map[string]any) (*indexRows, error) {
 			continue
 		}
 		if sp.Kind == "composite" {
-			rows.addTuples(sp, res, typ)
+			if len(sp.unionOf) == 0 {
+				rows.addTuples(sp, res, typ)
+			}
 			continue
 		}
 		for _, n := range sp.expr.eval(res, typ) {
 			rows.add(sp, n)
 		}
 	}
+	rows.narrative, rows.content = fullText(res)
 	seen := map[string]bool{}
 	if typ == "Patient" {
 		if id, _ := res["id"].(string); id != "" {
@@ -564,6 +569,11 @@ func (s *Store) writeIndex(ctx context.Context, tx *sql.Tx, rid int64, typ strin
 	}); err != nil {
 		return err
 	}
+	if rows.narrative != "" || rows.content != "" {
+		if _, err := tx.StmtContext(ctx, w.text).ExecContext(ctx, rid, rows.narrative, rows.content); err != nil {
+			return err
+		}
+	}
 	return w.insert(ctx, tx, "compartment (patient_id, rid)", 2, len(rows.compartment), func(i int) []any {
 		return []any{rows.compartment[i], rid}
 	})
@@ -606,6 +616,7 @@ func (s *Store) unindex(ctx context.Context, tx *sql.Tx, rid int64) error {
 type idxStatements struct {
 	cache map[string]*sql.Stmt // "table (cols)/rows" -> INSERT
 	del   []*sql.Stmt
+	text  *sql.Stmt // INSERT into search_text
 }
 
 // indexInserts are the index tables with their columns, as insert names them.
@@ -642,5 +653,12 @@ func (s *Store) prepareIndex(ctx context.Context) error {
 		}
 		st.del = append(st.del, stmt)
 	}
-	return nil
+	// search_text is keyed by its rowid; contentless_delete lets it forget a row by rowid.
+	stmt, err := s.w.PrepareContext(ctx, `DELETE FROM search_text WHERE rowid = ?`)
+	if err != nil {
+		return err
+	}
+	st.del = append(st.del, stmt)
+	st.text, err = s.w.PrepareContext(ctx, `INSERT INTO search_text (rowid, narrative, content) VALUES (?, ?, ?)`)
+	return err
 }

@@ -230,7 +230,7 @@ func (q *query) run(db querier, cur cursor) (*SearchResult, error) {
 	}
 	driver := -1
 	for i, c := range crits {
-		if strings.HasPrefix(c.sql, "r.rid IN (SELECT rid FROM ") && (driver < 0 || c.rank < crits[driver].rank) {
+		if isRowList(c.sql) && (driver < 0 || c.rank < crits[driver].rank) {
 			driver = i
 		}
 	}
@@ -508,6 +508,9 @@ func selectivity(types []string, name string) int {
 	if strings.Contains(code, ".") || strings.Contains(modifier, ".") {
 		return 1 // a chain resolves to a few targets
 	}
+	if code == "_text" || code == "_content" {
+		return 4 // words can be rare or in every resource
+	}
 	pt, _ := loadParams()
 	if len(types) == 0 || pt.byType[types[0]][code] == nil {
 		return 9
@@ -528,13 +531,20 @@ func selectivity(types []string, name string) int {
 	return 5 // dates match wide ranges
 }
 
+// isRowList reports whether a criterion reads a list of rids, so it can drive the query.
+func isRowList(sql string) bool {
+	return strings.HasPrefix(sql, "r.rid IN (SELECT rid FROM ") || strings.HasPrefix(sql, "r.rid IN (SELECT rowid FROM ")
+}
+
 // correlate turns "r.rid IN (SELECT rid FROM t WHERE ...)" into a per-row EXISTS that the
-// (rid, pid) index answers.
+// (rid, pid) index answers; search_text, keyed by rowid, seeks its word lists to the row.
 func correlate(sql string) string {
 	for _, neg := range []string{"", "NOT "} {
-		if rest, ok := strings.CutPrefix(sql, neg+"r.rid IN (SELECT rid FROM "); ok {
-			table, cond, _ := strings.Cut(rest, " WHERE ")
-			return neg + "EXISTS (SELECT 1 FROM " + table + " WHERE rid = r.rid AND " + cond
+		for _, key := range []string{"rid", "rowid"} {
+			if rest, ok := strings.CutPrefix(sql, neg+"r.rid IN (SELECT "+key+" FROM "); ok {
+				table, cond, _ := strings.Cut(rest, " WHERE ")
+				return neg + "EXISTS (SELECT 1 FROM " + table + " WHERE " + key + " = r.rid AND " + cond
+			}
 		}
 	}
 	return sql

@@ -30,6 +30,11 @@ func (q *query) param(types []string, a, name, value string, depth int) (string,
 		return q.idCond(a, modifier, value)
 	case "_lastUpdated":
 		return q.dateCond(a+".last_updated", a+".last_updated", value, code)
+	case "_text", "_content":
+		if chain != "" {
+			return "", nil, q.bad(name, "%s is not a reference: it cannot be chained", code)
+		}
+		return q.textCond(a, code, modifier, value)
 	}
 	// The parameter must exist on every searched type (system search: on all of them).
 	var sps []*SearchParam
@@ -64,7 +69,12 @@ func (q *query) param(types []string, a, name, value string, depth int) (string,
 		if err != nil {
 			return "", nil, err
 		}
-		return a + ".rid IN (SELECT rid FROM idx_composite WHERE " + pidIn + " AND " + cond + ")", append(pids, args...), nil
+		var tpids []any
+		for _, sp := range sps {
+			tpids = append(tpids, sp.tuplePIDs()...)
+		}
+		in := "pid IN (" + strings.TrimSuffix(strings.Repeat("?,", len(tpids)), ",") + ")"
+		return a + ".rid IN (SELECT rid FROM idx_composite WHERE " + in + " AND " + cond + ")", append(tpids, args...), nil
 	}
 	if modifier == "missing" {
 		table := kindTable[sp.Kind]

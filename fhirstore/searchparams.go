@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -27,6 +28,10 @@ type SearchParam struct {
 	URL        string
 	Components []Component // composite parameters only, in the order of their values
 	expr       *fpExpr
+	// unionOf, for a composite whose expression is a union of other composites' (combo-
+	// code-value-quantity = code-value-quantity | component-code-value-quantity), names
+	// those: their tuples are its tuples, so it stores none of its own.
+	unionOf []*SearchParam
 }
 
 // Component is one part of a composite parameter: the component parameter's code and
@@ -118,6 +123,7 @@ func loadParams() (*paramTable, error) {
 					pt.failed = append(pt.failed, fmt.Sprintf("%s.%s: %v", typ, sp.Code, err))
 				}
 			}
+			linkUnions(m)
 			pt.byType[typ] = m
 		}
 		var ids [][3]any
@@ -158,6 +164,47 @@ func (sp *SearchParam) compile() error {
 		}
 	}
 	return nil
+}
+
+// linkUnions finds the composites of one type whose expression is a union of paths each
+// of which is the whole expression of another composite with the same components.
+func linkUnions(m map[string]*SearchParam) {
+	for _, sp := range m {
+		if sp.Kind != "composite" || sp.expr == nil || !strings.Contains(sp.Expression, "|") {
+			continue
+		}
+		var parts []*SearchParam
+		for _, root := range strings.Split(sp.Expression, "|") {
+			root = strings.TrimSpace(root)
+			for _, o := range m {
+				if o != sp && o.Kind == "composite" && o.expr != nil && o.Expression == root && sameComponents(o, sp) {
+					parts = append(parts, o)
+					break
+				}
+			}
+		}
+		if len(parts) == len(strings.Split(sp.Expression, "|")) {
+			sp.unionOf = parts
+		}
+	}
+}
+
+func sameComponents(a, b *SearchParam) bool {
+	return slices.EqualFunc(a.Components, b.Components, func(x, y Component) bool {
+		return x.Kind == y.Kind && x.Expression == y.Expression
+	})
+}
+
+// tuplePIDs are the pids under which a composite's tuples are stored.
+func (sp *SearchParam) tuplePIDs() []any {
+	if len(sp.unionOf) == 0 {
+		return []any{sp.PID}
+	}
+	var pids []any
+	for _, o := range sp.unionOf {
+		pids = append(pids, o.PID)
+	}
+	return pids
 }
 
 // assignPIDs records the parameters' integer ids in search_param. Ids are numbered in
