@@ -3,6 +3,7 @@ package fhirstore
 import (
 	"context"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -270,5 +271,45 @@ func TestSearchCompositeAccess(t *testing.T) {
 		if want := list(c.want); !slices.Equal(sorted(got), sorted(want)) || res.Total == nil || *res.Total != len(want) {
 			t.Errorf("%s under p1's grant: got %v (total %v), want %v", c.params.Encode(), got, res.Total, want)
 		}
+	}
+}
+
+// A database indexed before composites and full text existed is re-indexed when it opens.
+func TestReindexOldDatabase(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	s, err := Open(ctx, Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range compositeFixture[:3] {
+		if _, _, err := s.Update(ctx, f.typ, f.id, []byte(f.body), WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What a database written by the previous version looks like: no tuples, no words,
+	// no index version.
+	for _, stmt := range []string{`DELETE FROM idx_composite`, `DELETE FROM search_text`, `DELETE FROM store_meta WHERE key = 'index_version'`} {
+		if _, err := s.w.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Delete(ctx, "Observation", "hr1", WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(ctx, Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	runSearchCases(t, s, []searchCase{
+		{"tuples-back", "Observation", q("component-code-value-quantity=8480-6$gt100"), "bp1,bp2"},
+		{"words-back", "Observation", q("_content=systolic"), "bp1"},
+		{"deleted-stays-out", "Observation", q("code-value-quantity=8867-4$72"), ""},
+	})
+	var v string
+	if err := s.r.QueryRowContext(ctx, `SELECT value FROM store_meta WHERE key = 'index_version'`).Scan(&v); err != nil || v != indexVersion {
+		t.Errorf("index_version = %q (%v), want %s", v, err, indexVersion)
 	}
 }

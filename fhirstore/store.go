@@ -121,6 +121,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.reindexIfStale(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.decisions, s.flushReq, s.decisionsDone = make(chan Decision, 4096), make(chan chan struct{}), make(chan struct{})
 	go s.decisionWriter()
 	return s, nil
