@@ -269,9 +269,9 @@ func (s *Store) SearchParams(typ string) []SearchParamInfo {
 
 func supportedKind(sp *SearchParam) bool {
 	switch sp.Code {
-	case "_id", "_lastUpdated":
+	case "_id", "_lastUpdated", "_content", "_text": // answered without an expression
 		return true
-	case "_query", "_content", "_text", "_filter":
+	case "_query", "_filter":
 		return false
 	}
 	return sp.expr != nil
