@@ -192,6 +192,27 @@ func TestSearchCompositeConceptDateString(t *testing.T) {
 	})
 }
 
+// Three components, numbers, and a component taken from the resource root (%resource):
+// ms1 is on chromosome 1 with variants 100..200 and 300..350, window 50..400.
+func TestSearchCompositeNumbers(t *testing.T) {
+	s := newCompositeStore(t)
+	body := `{"resourceType":"MolecularSequence","id":"ms1","coordinateSystem":0,
+		"referenceSeq":{"chromosome":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/chromosome-human","code":"1"}]},
+			"windowStart":50,"windowEnd":400},
+		"variant":[{"start":100,"end":200},{"start":300,"end":350}]}`
+	if _, _, err := s.Update(context.Background(), "MolecularSequence", "ms1", []byte(body), WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	runSearchCases(t, s, []searchCase{
+		{"variant-exact", "MolecularSequence", q("chromosome-variant-coordinate=1$100$200"), "ms1"},
+		{"variant-second", "MolecularSequence", q("chromosome-variant-coordinate=1$gt250$lt360"), "ms1"},
+		{"variant-cross", "MolecularSequence", q("chromosome-variant-coordinate=1$lt150$gt300"), ""},
+		{"variant-other-chromosome", "MolecularSequence", q("chromosome-variant-coordinate=2$100$200"), ""},
+		{"window", "MolecularSequence", q("chromosome-window-coordinate=1$le50$ge400"), "ms1"},
+		{"window-miss", "MolecularSequence", q("chromosome-window-coordinate=1$gt50$ge400"), ""},
+	})
+}
+
 func TestSearchCompositeReindex(t *testing.T) {
 	s := newCompositeStore(t)
 	ctx := context.Background()
