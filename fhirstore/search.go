@@ -537,14 +537,18 @@ func isRowList(sql string) bool {
 }
 
 // correlate turns "r.rid IN (SELECT rid FROM t WHERE ...)" into a per-row EXISTS that the
-// (rid, pid) index answers; search_text, keyed by rowid, seeks its word lists to the row.
+// (rid, pid) index answers. A full-text list is read once instead and only probed (the +
+// keeps SQLite from driving by it): FTS5 re-runs the whole query for each per-row seek
+// (one patient's Observations with _content=heart rate on 35k resources: 35 ms that way,
+// 1.7 ms reading the list once).
 func correlate(sql string) string {
+	if strings.HasPrefix(sql, "r.rid IN (SELECT rowid FROM ") {
+		return "+" + sql
+	}
 	for _, neg := range []string{"", "NOT "} {
-		for _, key := range []string{"rid", "rowid"} {
-			if rest, ok := strings.CutPrefix(sql, neg+"r.rid IN (SELECT "+key+" FROM "); ok {
-				table, cond, _ := strings.Cut(rest, " WHERE ")
-				return neg + "EXISTS (SELECT 1 FROM " + table + " WHERE " + key + " = r.rid AND " + cond
-			}
+		if rest, ok := strings.CutPrefix(sql, neg+"r.rid IN (SELECT rid FROM "); ok {
+			table, cond, _ := strings.Cut(rest, " WHERE ")
+			return neg + "EXISTS (SELECT 1 FROM " + table + " WHERE rid = r.rid AND " + cond
 		}
 	}
 	return sql
