@@ -78,9 +78,16 @@ func looksLikeURI(s string) bool {
 	return !strings.ContainsAny(s, " \t\n") && (strings.Contains(s, "://") || strings.HasPrefix(s, "urn:"))
 }
 
+// looksLikeDate is true for a FHIR date, dateTime or instant: YYYY, YYYY-MM, YYYY-MM-DD or
+// longer with a time. The shape is checked first; parsing every code is costly.
 func looksLikeDate(s string) bool {
-	if len(s) < 4 || s[0] < '0' || s[0] > '9' {
+	if len(s) < 4 || (len(s) > 4 && s[4] != '-') || (len(s) != 4 && len(s) != 7 && len(s) < 10) {
 		return false
+	}
+	for _, c := range s[:4] {
+		if c < '0' || c > '9' {
+			return false
+		}
 	}
 	_, _, ok := parseDateRange(s)
 	return ok

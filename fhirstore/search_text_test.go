@@ -242,3 +242,14 @@ func TestSearchTextAccess(t *testing.T) {
 		}
 	}
 }
+
+func TestLooksLikeDate(t *testing.T) {
+	for s, want := range map[string]bool{
+		"2020": true, "2020-05": true, "2020-05-01": true, "2020-05-01T10:00:00Z": true, "2020-05-01T10:00:00.123+02:00": true,
+		"8867-4": false, "12345": false, "abcd": false, "2020-13": false, "2020-05-0": false, "1234-56-78-9": false, "X-1": false,
+	} {
+		if got := looksLikeDate(s); got != want {
+			t.Errorf("looksLikeDate(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

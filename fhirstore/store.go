@@ -48,6 +48,10 @@ type Store struct {
 	tmpDir string
 	// idxStmts insert and delete search index rows.
 	idxStmts idxStatements
+	// pendingText holds the search_text rows (rid -> narrative, content) written by the
+	// open write transaction, inserted in one statement just before it commits (see
+	// flushText). Only the transaction holding the single writer connection touches it.
+	pendingText map[int64][2]string
 	// Hot write statements, prepared once on the writer connection: re-preparing them
 	// per resource cost a tenth of import time.
 	stmtCurrent, stmtInsert, stmtUpdate, stmtHistory, stmtNextRID *sql.Stmt
@@ -222,7 +226,12 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	defer tx.Rollback()
+	s.pendingText = nil
+	defer func() { s.pendingText = nil }() // before the rollback gives up the connection
 	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := s.flushText(ctx, tx); err != nil {
 		return err
 	}
 	return tx.Commit()
