@@ -566,13 +566,13 @@ func (s *Store) writeIndex(ctx context.Context, tx *sql.Tx, rid int64, typ strin
 	}); err != nil {
 		return err
 	}
-	if err := w.insert(ctx, tx, tupleInsert, 2+5*maxComponents, len(rows.tuples), func(i int) []any {
+	if err := w.insert(ctx, tx, tupleInsert, 3+5*maxComponents, len(rows.tuples), func(i int) []any {
 		t := rows.tuples[i]
 		args := []any{t.pid}
 		for _, v := range t.v {
 			args = append(args, v.s, v.c, v.x, v.lo, v.hi)
 		}
-		return append(args, rid)
+		return append(args, rid, i)
 	}); err != nil {
 		return err
 	}
@@ -610,7 +610,7 @@ func (st *idxStatements) insert(ctx context.Context, tx *sql.Tx, table string, c
 
 var indexTables = []string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_uri", "idx_composite", "compartment"}
 
-const tupleInsert = "idx_composite (pid, s1, c1, x1, lo1, hi1, s2, c2, x2, lo2, hi2, s3, c3, x3, lo3, hi3, rid)"
+const tupleInsert = "idx_composite (pid, s1, c1, x1, lo1, hi1, s2, c2, x2, lo2, hi2, s3, c3, x3, lo3, hi3, rid, n)"
 
 func (s *Store) unindex(ctx context.Context, tx *sql.Tx, rid int64) error {
 	delete(s.pendingText, rid)
@@ -658,7 +658,7 @@ var indexInserts = map[string]int{
 	"idx_date (pid, low, high, rid)":                        4,
 	"idx_number (pid, value, low, high, system, code, rid)": 7,
 	"idx_uri (pid, uri, rid)":                               3,
-	tupleInsert:                                             2 + 5*maxComponents,
+	tupleInsert:                                             3 + 5*maxComponents,
 	"compartment (patient_id, rid)":                         2,
 }
 
