@@ -146,6 +146,13 @@ func (s *Store) Reindex(ctx context.Context, progress func(done, total int)) (in
 					return err
 				}
 			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO search_text (search_text) VALUES ('delete-all')`); err != nil {
+				return err
+			}
+			// Until the last batch is written the store counts as not indexed.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM store_meta WHERE key = 'index_version'`); err != nil {
+				return err
+			}
 			return s.recordPIDs(ctx, tx)
 		}); err != nil {
 			return err
@@ -156,7 +163,8 @@ func (s *Store) Reindex(ctx context.Context, progress func(done, total int)) (in
 				return err
 			}
 			if n == 0 {
-				return nil
+				// Recorded last: an interrupted re-index is redone at the next Open.
+				return s.inTx(ctx, func(tx *sql.Tx) error { return recordIndexVersion(ctx, tx) })
 			}
 			after, done = last, done+n
 			if progress != nil {
@@ -217,7 +225,7 @@ func (s *Store) reindexFrom(ctx context.Context, after int64) (last int64, n int
 			if it.extractE != nil {
 				return fmt.Errorf("%s/%s: %w", it.typ, it.id, it.extractE)
 			}
-			s.pending.addRows(it.rid, it.rows)
+			s.queueRows(it.rid, it.rows)
 		}
 		return nil
 	})

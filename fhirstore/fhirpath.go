@@ -133,6 +133,8 @@ func (p *fpParser) path() (fpPath, error) {
 			return path, fmt.Errorf("fhirpath %q: missing )", p.s)
 		}
 		path.sub = sub
+	} else if p.eat("%resource") {
+		path.root = "%resource" // in composite components: the resource being indexed
 	} else {
 		path.root = p.ident()
 		if path.root == "" {
@@ -224,13 +226,7 @@ func (e *fpExpr) eval(res map[string]any, rt string) []node {
 		default:
 			continue
 		}
-		for _, st := range p.steps {
-			cur = st.apply(cur)
-			if len(cur) == 0 {
-				break
-			}
-		}
-		out = append(out, cur...)
+		out = append(out, p.walk(cur)...)
 	}
 	if e.boolean {
 		v := false
@@ -242,6 +238,37 @@ func (e *fpExpr) eval(res map[string]any, rt string) []node {
 		return []node{{v: v, typ: "boolean"}}
 	}
 	return out
+}
+
+// evalFrom evaluates a composite component's expression relative to ctx, one node the
+// composite's own expression selected: a leading name is a field of ctx (`code`,
+// `value.as(Quantity)`), and %resource is the resource itself.
+func (e *fpExpr) evalFrom(ctx node, res map[string]any, rt string) []node {
+	var out []node
+	for _, p := range e.paths {
+		var cur []node
+		switch {
+		case p.sub != nil:
+			cur = p.sub.evalFrom(ctx, res, rt)
+		case p.root == "%resource":
+			cur = []node{{v: res, typ: rt}}
+		default:
+			cur = step{kind: 'f', name: p.root}.apply([]node{ctx})
+		}
+		out = append(out, p.walk(cur)...)
+	}
+	return out
+}
+
+// walk applies the path's steps to its starting nodes.
+func (p fpPath) walk(cur []node) []node {
+	for _, st := range p.steps {
+		if len(cur) == 0 {
+			break
+		}
+		cur = st.apply(cur)
+	}
+	return cur
 }
 
 func (st step) apply(in []node) []node {

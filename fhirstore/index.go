@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"maps"
 	"math"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +26,12 @@ type indexRows struct {
 	dates       []dateRow
 	numbers     []numRow
 	uris        []uriRow
+	tuples      []tupleRow
 	compartment []string
+	// narrative and content are the _text and _content documents.
+	narrative, content string
+	// codesOnly skips the display text of codings: composite components take no :text.
+	codesOnly bool
 }
 
 type strRow struct {
@@ -53,6 +60,16 @@ type uriRow struct {
 	uri string
 }
 
+// tupleRow is one tuple of a composite parameter: one value per component.
+type tupleRow struct {
+	pid int64
+	v   [maxComponents]compValue
+}
+
+// compValue is one component value in the idx_composite columns its type uses (see
+// migrations/0005_composite.sql); nil columns are unused.
+type compValue struct{ s, c, x, lo, hi any }
+
 func nullable(s string) any {
 	if s == "" {
 		return nil
@@ -73,10 +90,17 @@ func extract(typ, id string, res map[string]any) (*indexRows, error) {
 		if sp.expr == nil || sp.Code == "_id" || sp.Code == "_lastUpdated" {
 			continue
 		}
+		if sp.Kind == "composite" {
+			if len(sp.unionOf) == 0 {
+				rows.addTuples(sp, res, typ)
+			}
+			continue
+		}
 		for _, n := range sp.expr.eval(res, typ) {
 			rows.add(sp, n)
 		}
 	}
+	rows.narrative, rows.content = fullText(res)
 	seen := map[string]bool{}
 	if typ == "Patient" && id != "" {
 		rows.compartment, seen[id] = append(rows.compartment, id), true
@@ -228,6 +252,9 @@ func (rows *indexRows) addCoding(pid int64, c map[string]any, text string) {
 	if code == "" && text == "" {
 		return
 	}
+	if rows.codesOnly {
+		text = ""
+	}
 	rows.tokens = append(rows.tokens, tokenRow{pid, nullable(sys), nullable(code), nullable(normalize(text))})
 }
 
@@ -264,30 +291,132 @@ func parseRef(pid int64, ref string) refRow {
 }
 
 func (rows *indexRows) addNumber(pid int64, n node) {
-	switch v := n.v.(type) {
-	case json.Number:
-		if f, lo, hi, ok := numberRange(string(v)); ok {
-			rows.numbers = append(rows.numbers, numRow{pid, f, lo, hi, nil, nil})
-		}
-	case map[string]any: // Quantity and its profiles
-		num, ok := v["value"].(json.Number)
-		if !ok {
-			return
-		}
-		f, lo, hi, ok := numberRange(string(num))
-		if !ok {
-			return
-		}
-		sys, _ := v["system"].(string)
-		code, _ := v["code"].(string)
-		if code == "" {
-			code, _ = v["unit"].(string)
-		}
-		rows.numbers = append(rows.numbers, numRow{pid, f, lo, hi, nullable(sys), nullable(code)})
-		if unit, _ := v["unit"].(string); unit != "" && unit != code {
-			rows.numbers = append(rows.numbers, numRow{pid, f, lo, hi, nil, unit})
+	q, ok := quantityOf(n)
+	if !ok {
+		return
+	}
+	rows.numbers = append(rows.numbers, numRow{pid, q.value, q.low, q.high, nullable(q.system), nullable(q.code)})
+	if q.unit != "" && q.unit != q.code {
+		rows.numbers = append(rows.numbers, numRow{pid, q.value, q.low, q.high, nil, q.unit})
+	}
+}
+
+// quantity is a number or Quantity node's value, its precision range and its units; code
+// falls back to the unit when the Quantity has no code.
+type quantity struct {
+	value, low, high   float64
+	system, code, unit string
+}
+
+func quantityOf(n node) (quantity, bool) {
+	var q quantity
+	num, ok := n.v.(json.Number)
+	m, isMap := n.v.(map[string]any)
+	if isMap { // Quantity and its profiles
+		num, ok = m["value"].(json.Number)
+	}
+	if !ok {
+		return q, false
+	}
+	if q.value, q.low, q.high, ok = numberRange(string(num)); !ok {
+		return q, false
+	}
+	if isMap {
+		q.system, _ = m["system"].(string)
+		q.code, _ = m["code"].(string)
+		q.unit, _ = m["unit"].(string)
+		if q.code == "" {
+			q.code = q.unit
 		}
 	}
+	return q, true
+}
+
+// addTuples indexes a composite: for each node its expression selects, the values of
+// every component (evaluated from that node) are combined into tuples, so a search on
+// the composite can only match values that belong together. A node lacking a value for
+// some component yields no tuple: it can never match all of them.
+func (rows *indexRows) addTuples(sp *SearchParam, res map[string]any, typ string) {
+roots:
+	for _, root := range sp.expr.eval(res, typ) {
+		vals := make([][]compValue, len(sp.Components))
+		for i, c := range sp.Components {
+			for _, n := range c.expr.evalFrom(root, res, typ) {
+				vals[i] = append(vals[i], componentValues(c.Kind, n)...)
+			}
+			if len(vals[i]) == 0 {
+				continue roots
+			}
+		}
+		// Every combination: a CodeableConcept with two codings gives two tuples.
+		pick := make([]int, len(vals))
+		for {
+			t := tupleRow{pid: sp.PID}
+			for i, k := range pick {
+				t.v[i] = vals[i][k]
+			}
+			rows.tuples = append(rows.tuples, t)
+			i := len(pick) - 1
+			for ; i >= 0; i-- {
+				if pick[i]++; pick[i] < len(vals[i]) {
+					break
+				}
+				pick[i] = 0
+			}
+			if i < 0 {
+				break
+			}
+		}
+	}
+}
+
+// componentValues encodes one component node the way the plain index of its type does,
+// into the idx_composite columns that type uses.
+func componentValues(kind string, n node) []compValue {
+	plain := indexRows{codesOnly: true}
+	var out []compValue
+	switch kind {
+	case "token":
+		plain.addToken(0, n)
+		for _, t := range plain.tokens {
+			// Text-only concepts and the :of-type rows serve modifiers, which composites
+			// do not take.
+			if sys, _ := t.system.(string); t.code == nil || strings.HasPrefix(sys, "of-type:") {
+				continue
+			}
+			out = append(out, compValue{s: t.system, c: t.code})
+		}
+	case "string":
+		for _, s := range stringValues(n) {
+			out = append(out, compValue{s: normalize(s)})
+		}
+	case "reference":
+		plain.addRef(0, n)
+		for _, r := range plain.refs {
+			out = append(out, compValue{s: r.ttype, c: r.tid, x: r.url})
+		}
+	case "uri":
+		if s, ok := n.v.(string); ok {
+			out = append(out, compValue{c: s})
+		}
+	case "date":
+		if lo, hi, ok := dateRange(n); ok {
+			out = append(out, compValue{lo: lo, hi: hi})
+		}
+	case "number":
+		if q, ok := quantityOf(n); ok {
+			out = append(out, compValue{lo: q.value})
+		}
+	case "quantity":
+		if q, ok := quantityOf(n); ok {
+			v := compValue{s: nullable(q.system), c: nullable(q.code), lo: q.value}
+			if q.unit != q.code {
+				v.x = nullable(q.unit)
+			}
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // numberRange is a decimal's value and the range its precision implies (1.5 → 1.45..1.55).
@@ -404,7 +533,7 @@ func (s *Store) writeIndex(ctx context.Context, tx *sql.Tx, rid int64, typ, id s
 			return err
 		}
 	}
-	s.pending.addRows(rid, rows)
+	s.queueRows(rid, rows)
 	return nil
 }
 
@@ -428,8 +557,27 @@ func (p *pendingIndex) addRows(rid int64, rows *indexRows) {
 	for _, r := range rows.uris {
 		p.add(tabURI, r.pid, r.uri, rid)
 	}
+	for i, t := range rows.tuples {
+		args := make([]any, 0, 3+5*maxComponents)
+		args = append(args, t.pid)
+		for _, v := range t.v {
+			args = append(args, v.s, v.c, v.x, v.lo, v.hi)
+		}
+		p.add(tabComposite, append(args, rid, i)...)
+	}
 	for _, id := range rows.compartment {
 		p.add(tabCompartment, id, rid)
+	}
+}
+
+// queueRows queues the index rows of resource rid, and its full-text row for flushText.
+func (s *Store) queueRows(rid int64, rows *indexRows) {
+	s.pending.addRows(rid, rows)
+	if rows.narrative != "" || rows.content != "" {
+		if s.pendingText == nil {
+			s.pendingText = map[int64][2]string{}
+		}
+		s.pendingText[rid] = [2]string{rows.narrative, rows.content}
 	}
 }
 
@@ -441,6 +589,7 @@ const (
 	tabDate
 	tabNumber
 	tabURI
+	tabComposite
 	tabCompartment
 	numIndexTables
 )
@@ -455,11 +604,12 @@ var indexInserts = [numIndexTables]struct {
 	{"idx_date (pid, low, high, rid)", 4},
 	{"idx_number (pid, value, low, high, system, code, rid)", 7},
 	{"idx_uri (pid, uri, rid)", 3},
+	{tupleInsert, 3 + 5*maxComponents},
 	{"compartment (patient_id, rid)", 2},
 }
 
-// maxInsertRows is the largest multi-row INSERT prepared: 7 columns × 256 rows stays far
-// below SQLite's limit on bound parameters.
+// maxInsertRows is the largest multi-row INSERT prepared: 18 columns (a composite tuple)
+// × 256 rows stays far below SQLite's limit on bound parameters.
 const maxInsertRows = 256
 
 // pendingIndex holds index rows written by the current transaction but not yet inserted,
@@ -502,7 +652,9 @@ func (s *Store) flushIndex(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-var indexTables = []string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_uri", "compartment"}
+var indexTables = []string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_uri", "idx_composite", "compartment"}
+
+const tupleInsert = "idx_composite (pid, s1, c1, x1, lo1, hi1, s2, c2, x2, lo2, hi2, s3, c3, x3, lo3, hi3, rid, n)"
 
 // flushPending flushes the pending index rows when q is the write transaction, before a
 // query that must see them.
@@ -517,6 +669,7 @@ func (s *Store) unindex(ctx context.Context, tx *sql.Tx, rid int64) error {
 	if err := s.flushIndex(ctx, tx); err != nil {
 		return err
 	}
+	delete(s.pendingText, rid)
 	for _, st := range s.idxStmts.del {
 		if _, err := s.stmt(ctx, tx, st).ExecContext(ctx, rid); err != nil {
 			return err
@@ -525,9 +678,32 @@ func (s *Store) unindex(ctx context.Context, tx *sql.Tx, rid int64) error {
 	return nil
 }
 
+// flushText writes the transaction's search_text rows with one statement. FTS5 moves its
+// pending words to a new on-disk segment whenever a statement opens a savepoint (every
+// multi-row INSERT does), so rows inserted one per resource became one tiny segment per
+// resource and merging them cost a sixth of load time; one INSERT at the end makes one
+// segment per transaction. Searches inside the transaction do not see these rows yet.
+func (s *Store) flushText(ctx context.Context, tx *sql.Tx) error {
+	if len(s.pendingText) == 0 {
+		return nil
+	}
+	docs := make([][3]any, 0, len(s.pendingText))
+	for _, rid := range slices.Sorted(maps.Keys(s.pendingText)) {
+		d := s.pendingText[rid]
+		docs = append(docs, [3]any{rid, d[0], d[1]})
+	}
+	b, err := json.Marshal(docs)
+	if err != nil {
+		return err
+	}
+	_, err = s.stmt(ctx, tx, s.idxStmts.text).ExecContext(ctx, string(b))
+	return err
+}
+
 type idxStatements struct {
 	insert [numIndexTables][]*sql.Stmt // by table, then log2 of the rows per statement
 	del    []*sql.Stmt
+	text   *sql.Stmt // INSERT into search_text from a JSON array of [rid, narrative, content]
 }
 
 // prepareIndex prepares every index statement up front: the writer has one connection,
@@ -551,5 +727,13 @@ func (s *Store) prepareIndex(ctx context.Context) error {
 		}
 		st.del = append(st.del, stmt)
 	}
-	return nil
+	// search_text is keyed by its rowid; contentless_delete lets it forget a row by rowid.
+	stmt, err := s.w.PrepareContext(ctx, `DELETE FROM search_text WHERE rowid = ?`)
+	if err != nil {
+		return err
+	}
+	st.del = append(st.del, stmt)
+	st.text, err = s.w.PrepareContext(ctx, `INSERT INTO search_text (rowid, narrative, content)
+		SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)`)
+	return err
 }

@@ -230,7 +230,7 @@ func (q *query) run(db querier, cur cursor) (*SearchResult, error) {
 	}
 	driver := -1
 	for i, c := range crits {
-		if strings.HasPrefix(c.sql, "r.rid IN (SELECT rid FROM ") && (driver < 0 || c.rank < crits[driver].rank) {
+		if isRowList(c.sql) && (driver < 0 || c.rank < crits[driver].rank) {
 			driver = i
 		}
 	}
@@ -530,6 +530,9 @@ func selectivity(types []string, name string) int {
 	if strings.Contains(code, ".") || strings.Contains(modifier, ".") {
 		return 1 // a chain resolves to a few targets
 	}
+	if code == "_text" || code == "_content" {
+		return 4 // words can be rare or in every resource
+	}
 	pt, _ := loadParams()
 	if len(types) == 0 || pt.byType[types[0]][code] == nil {
 		return 9
@@ -537,7 +540,7 @@ func selectivity(types []string, name string) int {
 	switch pt.byType[types[0]][code].Kind {
 	case "reference":
 		return 0
-	case "string", "uri":
+	case "string", "uri", "composite": // a composite is a code and a value in one lookup
 		return 2
 	case "token":
 		if code == "identifier" {
@@ -550,9 +553,20 @@ func selectivity(types []string, name string) int {
 	return 5 // dates match wide ranges
 }
 
+// isRowList reports whether a criterion reads a list of rids, so it can drive the query.
+func isRowList(sql string) bool {
+	return strings.HasPrefix(sql, "r.rid IN (SELECT rid FROM ") || strings.HasPrefix(sql, "r.rid IN (SELECT rowid FROM ")
+}
+
 // correlate turns "r.rid IN (SELECT rid FROM t WHERE ...)" into a per-row EXISTS that the
-// (rid, pid) index answers.
+// (rid, pid) index answers. A full-text list is read once instead and only probed (the +
+// keeps SQLite from driving by it): FTS5 re-runs the whole query for each per-row seek
+// (one patient's Observations with _content=heart rate on 35k resources: 35 ms that way,
+// 1.7 ms reading the list once).
 func correlate(sql string) string {
+	if strings.HasPrefix(sql, "r.rid IN (SELECT rowid FROM ") {
+		return "+" + sql
+	}
 	for _, neg := range []string{"", "NOT "} {
 		if rest, ok := strings.CutPrefix(sql, neg+"r.rid IN (SELECT rid FROM "); ok {
 			table, cond, _ := strings.Cut(rest, " WHERE ")

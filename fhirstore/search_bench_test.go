@@ -188,6 +188,28 @@ func BenchmarkSearchObservationSortedPage(b *testing.B) {
 	runSearchBench(b, w, SearchRequest{Type: "Observation", Params: url.Values{"code": {w.code}, "_sort": {"-date"}, "_count": {"20"}}}, 1)
 }
 
+func BenchmarkSearchObservationComposite(b *testing.B) {
+	w := seededStore(b)
+	runSearchBench(b, w, SearchRequest{Type: "Observation", Params: url.Values{
+		"component-code-value-quantity": {"http://loinc.org|8480-6$gt140"}, "_count": {"20"}}}, 1)
+}
+
+func BenchmarkSearchObservationPatientComposite(b *testing.B) {
+	w := seededStore(b)
+	runSearchBench(b, w, SearchRequest{Type: "Observation", Params: url.Values{"patient": {w.patient},
+		"component-code-value-quantity": {"http://loinc.org|8480-6$gt0"}}}, 1)
+}
+
+func BenchmarkSearchConditionContent(b *testing.B) {
+	w := seededStore(b)
+	runSearchBench(b, w, SearchRequest{Type: "Condition", Params: url.Values{"_content": {"hypertension OR asthma"}, "_count": {"20"}}}, 1)
+}
+
+func BenchmarkSearchObservationPatientContent(b *testing.B) {
+	w := seededStore(b)
+	runSearchBench(b, w, SearchRequest{Type: "Observation", Params: url.Values{"patient": {w.patient}, "_content": {"heart rate"}}}, 1)
+}
+
 // BenchmarkLoad measures import with full indexing, in resources/s. Generation (JSON) is
 // done before the timer; decoding is part of the load, as for an import.
 func BenchmarkLoad(b *testing.B) {

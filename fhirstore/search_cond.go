@@ -2,6 +2,7 @@ package fhirstore
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,11 @@ func (q *query) param(types []string, a, name, value string, depth int) (string,
 		return q.idCond(a, modifier, value)
 	case "_lastUpdated":
 		return q.dateCond(a+".last_updated", a+".last_updated", value, code)
+	case "_text", "_content":
+		if chain != "" {
+			return "", nil, q.bad(name, "%s is not a reference: it cannot be chained", code)
+		}
+		return q.textCond(a, code, modifier, value)
 	}
 	// The parameter must exist on every searched type (system search: on all of them).
 	var sps []*SearchParam
@@ -52,6 +58,24 @@ func (q *query) param(types []string, a, name, value string, depth int) (string,
 	}
 	pidIn := "pid IN (" + strings.TrimSuffix(strings.Repeat("?,", len(pids)), ",") + ")"
 	sp := sps[0]
+	if sp.Kind == "composite" {
+		switch {
+		case chain != "":
+			return "", nil, q.bad(name, "%s is not a reference: it cannot be chained", code)
+		case modifier != "":
+			return "", nil, q.bad(name, "modifier :%s is not supported on composite parameters", modifier)
+		}
+		cond, args, err := q.compositeCond(sps, name, value)
+		if err != nil {
+			return "", nil, err
+		}
+		var tpids []any
+		for _, sp := range sps {
+			tpids = append(tpids, sp.tuplePIDs()...)
+		}
+		in := "pid IN (" + strings.TrimSuffix(strings.Repeat("?,", len(tpids)), ",") + ")"
+		return a + ".rid IN (SELECT rid FROM idx_composite WHERE " + in + " AND " + cond + ")", append(tpids, args...), nil
+	}
 	if modifier == "missing" {
 		table := kindTable[sp.Kind]
 		cond := a + ".rid IN (SELECT rid FROM " + table + " WHERE " + pidIn + ")"
@@ -104,99 +128,184 @@ var kindTable = map[string]string{
 
 // splitValues splits a parameter value on commas that are not escaped with a backslash.
 func splitValues(v string) []string {
-	var out []string
-	var b strings.Builder
-	for i := 0; i < len(v); i++ {
-		switch {
-		case v[i] == '\\' && i+1 < len(v):
-			i++
-			b.WriteByte(v[i])
-		case v[i] == ',':
-			out = append(out, b.String())
-			b.Reset()
-		default:
-			b.WriteByte(v[i])
-		}
+	parts := splitEscaped(v, ',')
+	for i, p := range parts {
+		parts[i] = unescape(p)
 	}
-	return append(out, b.String())
+	return parts
 }
 
-// valueCond is the condition on one index row for one value.
+// splitEscaped splits v on each sep not escaped with a backslash, keeping the escapes, so
+// the parts can be split again (a composite's values on $) before unescape.
+func splitEscaped(v string, sep byte) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '\\':
+			i++
+		case sep:
+			out = append(out, v[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, v[start:])
+}
+
+func unescape(v string) string {
+	if !strings.Contains(v, `\`) {
+		return v
+	}
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if v[i] == '\\' && i+1 < len(v) {
+			i++
+		}
+		b.WriteByte(v[i])
+	}
+	return b.String()
+}
+
+// compositeCond matches one idx_composite row with every component: each comma-separated
+// alternative is v1$v2[$v3], one value per component with the semantics of that
+// component's type, and all of them must hold in the same tuple.
+func (q *query) compositeCond(sps []*SearchParam, name, value string) (string, []any, error) {
+	comps := sps[0].Components
+	for _, sp := range sps[1:] {
+		if !slices.EqualFunc(sp.Components, comps, func(a, b Component) bool { return a.Kind == b.Kind }) {
+			return "", nil, q.bad(name, "%s has different components on the types searched (use _type)", name)
+		}
+	}
+	var ors []string
+	var args []any
+	for _, alt := range splitEscaped(value, ',') {
+		parts := splitEscaped(alt, '$')
+		if len(parts) != len(comps) {
+			return "", nil, q.bad(name, "%s takes %d values separated by $ (%s), not %q", name, len(comps), componentCodes(comps), unescape(alt))
+		}
+		var ands []string
+		for i, part := range parts {
+			cond, cargs, err := q.valueCondOn(componentColumns(i), comps[i].Kind, "", name, unescape(part))
+			if err != nil {
+				return "", nil, err
+			}
+			ands = append(ands, cond)
+			args = append(args, cargs...)
+		}
+		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", args, nil
+}
+
+func componentCodes(comps []Component) string {
+	codes := make([]string, len(comps))
+	for i, c := range comps {
+		codes[i] = c.Code
+	}
+	return strings.Join(codes, "$")
+}
+
+// valueCond is the condition on one row of the parameter's plain index table for one value.
 func (q *query) valueCond(sp *SearchParam, modifier, name, v string) (string, []any, error) {
-	switch sp.Kind {
+	return q.valueCondOn(plainColumns, sp.Kind, modifier, name, v)
+}
+
+// valueColumns names the columns a value condition compares: a plain index table's, or
+// those of one component in idx_composite. Composites take no modifiers, so the columns
+// only modifiers use (text, exact) are empty there.
+type valueColumns struct {
+	system, code, text, norm, exact, value, low, high, uri, targetType, targetID, url string
+	unit                                                                              string // quantity unit, when not a row of its own
+}
+
+var plainColumns = valueColumns{system: "system", code: "code", text: "text", norm: "norm", exact: "exact",
+	value: "value", low: "low", high: "high", uri: "uri", targetType: "target_type", targetID: "target_id", url: "url"}
+
+// componentColumns are component i's columns in idx_composite (see 0005_composite.sql).
+func componentColumns(i int) valueColumns {
+	n := strconv.Itoa(i + 1)
+	return valueColumns{system: "s" + n, code: "c" + n, norm: "s" + n, value: "lo" + n, low: "lo" + n, high: "hi" + n,
+		uri: "c" + n, targetType: "s" + n, targetID: "c" + n, url: "x" + n, unit: "x" + n}
+}
+
+// valueCondOn is the condition on one index row, in the columns col, for one value of a
+// parameter of the given kind.
+func (q *query) valueCondOn(col valueColumns, kind, modifier, name, v string) (string, []any, error) {
+	switch kind {
 	case "string":
 		n := normalize(v)
 		switch modifier {
 		case "":
-			return "(norm >= ? AND norm < ?)", []any{n, n + "\uffff"}, nil
+			return "(" + col.norm + " >= ? AND " + col.norm + " < ?)", []any{n, n + "\uffff"}, nil
 		case "exact":
-			return "exact = ?", []any{v}, nil
+			return col.exact + " = ?", []any{v}, nil
 		case "contains":
-			return "norm LIKE ? ESCAPE '\\'", []any{"%" + likeEscape(n) + "%"}, nil
+			return col.norm + " LIKE ? ESCAPE '\\'", []any{"%" + likeEscape(n) + "%"}, nil
 		}
 	case "token":
 		switch modifier {
 		case "text":
-			return "text LIKE ? ESCAPE '\\'", []any{likeEscape(normalize(v)) + "%"}, nil
+			return col.text + " LIKE ? ESCAPE '\\'", []any{likeEscape(normalize(v)) + "%"}, nil
 		case "of-type":
 			parts := strings.SplitN(v, "|", 3)
 			if len(parts) != 3 {
 				return "", nil, q.bad(name, ":of-type takes system|code|value, not %q", v)
 			}
-			return "(system = ? AND code = ?)", []any{"of-type:" + parts[0] + "|" + parts[1], parts[2]}, nil
+			return "(" + col.system + " = ? AND " + col.code + " = ?)", []any{"of-type:" + parts[0] + "|" + parts[1], parts[2]}, nil
 		case "", "not", "identifier":
 			sys, code, hasSys := strings.Cut(v, "|")
 			switch {
 			case !hasSys:
-				return "code = ?", []any{v}, nil
+				return col.code + " = ?", []any{v}, nil
 			case sys == "":
-				return "(code = ? AND system IS NULL)", []any{code}, nil
+				return "(" + col.code + " = ? AND " + col.system + " IS NULL)", []any{code}, nil
 			case code == "":
-				return "system = ?", []any{sys}, nil
+				return col.system + " = ?", []any{sys}, nil
 			}
-			return "(code = ? AND system = ?)", []any{code, sys}, nil
+			return "(" + col.code + " = ? AND " + col.system + " = ?)", []any{code, sys}, nil
 		}
 	case "reference":
+		ref := "(" + col.targetType + " = ? AND " + col.targetID + " = ?)"
 		switch {
 		case modifier == "identifier":
-			return q.valueCond(&SearchParam{Kind: "token"}, "", name, v)
+			return q.valueCondOn(col, "token", "", name, v)
 		case modifier != "" && knownType(modifier):
-			return "(target_type = ? AND target_id = ?)", []any{modifier, v}, nil
+			return ref, []any{modifier, v}, nil
 		case modifier != "":
 		case strings.Contains(v, "://") || strings.HasPrefix(v, "urn:"):
 			r := parseRef(0, v)
 			if r.ttype != nil {
-				return "(url = ? OR (target_type = ? AND target_id = ?))", []any{v, r.ttype, r.tid}, nil
+				return "(" + col.url + " = ? OR " + ref + ")", []any{v, r.ttype, r.tid}, nil
 			}
-			return "url = ?", []any{v}, nil
+			return col.url + " = ?", []any{v}, nil
 		case strings.Contains(v, "/"):
 			r := parseRef(0, v)
 			if r.ttype == nil {
 				return "", nil, q.bad(name, "%q is not a reference", v)
 			}
-			return "(target_type = ? AND target_id = ?)", []any{r.ttype, r.tid}, nil
+			return ref, []any{r.ttype, r.tid}, nil
 		default:
-			return "target_id = ?", []any{v}, nil
+			return col.targetID + " = ?", []any{v}, nil
 		}
 	case "date":
 		if modifier == "" {
-			return q.dateCond("low", "high", v, name)
+			return q.dateCond(col.low, col.high, v, name)
 		}
 	case "number", "quantity":
 		if modifier == "" {
-			return q.numberCond(sp.Kind, v, name)
+			return q.numberCond(col, kind, v, name)
 		}
 	case "uri":
 		switch modifier {
 		case "":
-			return "uri = ?", []any{v}, nil
+			return col.uri + " = ?", []any{v}, nil
 		case "below":
-			return "uri LIKE ? ESCAPE '\\'", []any{likeEscape(v) + "%"}, nil
+			return col.uri + " LIKE ? ESCAPE '\\'", []any{likeEscape(v) + "%"}, nil
 		case "above":
-			return "? LIKE uri || '%'", []any{v}, nil
+			return "? LIKE " + col.uri + " || '%'", []any{v}, nil
 		}
 	}
-	return "", nil, q.bad(name, "modifier :%s is not supported on %s parameters", modifier, sp.Kind)
+	return "", nil, q.bad(name, "modifier :%s is not supported on %s parameters", modifier, kind)
 }
 
 func likeEscape(s string) string {
@@ -257,7 +366,7 @@ func (q *query) dateCond(lo, hi, value, name string) (string, []any, error) {
 
 // numberCond compares numbers (and quantities: value|system|code) per R4: eq means the
 // stored value lies within the search value's precision range.
-func (q *query) numberCond(kind, v, name string) (string, []any, error) {
+func (q *query) numberCond(col valueColumns, kind, v, name string) (string, []any, error) {
 	p, rest := prefix(v)
 	num, unit := rest, ""
 	var sys, code string
@@ -275,31 +384,41 @@ func (q *query) numberCond(kind, v, name string) (string, []any, error) {
 	if !ok {
 		return "", nil, q.bad(name, "%q is not a number", num)
 	}
+	val := col.value
 	var c string
 	var args []any
 	switch p {
 	case "eq":
-		c, args = "value >= ? AND value < ?", []any{lo, hi}
+		c, args = val+" >= ? AND "+val+" < ?", []any{lo, hi}
 	case "ne":
-		c, args = "NOT (value >= ? AND value < ?)", []any{lo, hi}
+		c, args = "NOT ("+val+" >= ? AND "+val+" < ?)", []any{lo, hi}
 	case "gt", "sa":
-		c, args = "value > ?", []any{f}
+		c, args = val+" > ?", []any{f}
 	case "lt", "eb":
-		c, args = "value < ?", []any{f}
+		c, args = val+" < ?", []any{f}
 	case "ge":
-		c, args = "value >= ?", []any{f}
+		c, args = val+" >= ?", []any{f}
 	case "le":
-		c, args = "value <= ?", []any{f}
+		c, args = val+" <= ?", []any{f}
 	case "ap":
 		d := math.Abs(f) * 0.1
-		c, args = "value >= ? AND value <= ?", []any{f - d, f + d}
+		c, args = val+" >= ? AND "+val+" <= ?", []any{f - d, f + d}
 	}
-	if sys != "" {
-		c += " AND system = ?"
+	switch {
+	case sys != "":
+		c += " AND " + col.system + " = ?"
 		args = append(args, sys)
-	}
-	if code != "" {
-		c += " AND code = ?"
+		if code != "" {
+			c += " AND " + col.code + " = ?"
+			args = append(args, code)
+		}
+	case code != "" && col.unit != "":
+		// The unit shares the code's row here; the plain table gives it a row of its own
+		// (without a system), which a code-only search also matches.
+		c += " AND (" + col.code + " = ? OR " + col.unit + " = ?)"
+		args = append(args, code, code)
+	case code != "":
+		c += " AND " + col.code + " = ?"
 		args = append(args, code)
 	}
 	return "(" + c + ")", args, nil

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -25,8 +26,27 @@ type SearchParam struct {
 	Expression string
 	Targets    []string
 	URL        string
+	Components []Component // composite parameters only, in the order of their values
 	expr       *fpExpr
+	// unionOf, for a composite whose expression is a union of other composites' (combo-
+	// code-value-quantity = code-value-quantity | component-code-value-quantity), names
+	// those: their tuples are its tuples, so it stores none of its own.
+	unionOf []*SearchParam
 }
+
+// Component is one part of a composite parameter: the component parameter's code and
+// type, and its expression relative to each node the composite's expression selects.
+type Component struct {
+	Code, Kind, Expression string
+	expr                   *fpExpr
+}
+
+// maxComponents is how many components idx_composite has columns for.
+const maxComponents = 3
+
+// componentKinds are the value shapes a component can have (see componentValues).
+var componentKinds = map[string]bool{"string": true, "token": true, "reference": true, "date": true,
+	"number": true, "quantity": true, "uri": true}
 
 // SearchParamInfo describes one supported search parameter, for the CapabilityStatement.
 type SearchParamInfo struct{ Code, Type, Definition string }
@@ -59,6 +79,11 @@ func loadParams() (*paramTable, error) {
 				E string   `json:"e"`
 				R []string `json:"r"`
 				U string   `json:"u"`
+				C []struct {
+					Code string `json:"code"`
+					T    string `json:"t"`
+					E    string `json:"e"`
+				} `json:"c"`
 			} `json:"params"`
 			Compartment map[string][]string `json:"compartment"`
 		}
@@ -81,19 +106,24 @@ func loadParams() (*paramTable, error) {
 				m[code] = &sp
 			}
 			for code, p := range t.Params[typ] {
-				m[code] = &SearchParam{Type: typ, Code: code, Kind: p.T, Expression: p.E, Targets: p.R, URL: p.U}
+				sp := &SearchParam{Type: typ, Code: code, Kind: p.T, Expression: p.E, Targets: p.R, URL: p.U}
+				for _, c := range p.C {
+					sp.Components = append(sp.Components, Component{Code: c.Code, Kind: c.T, Expression: c.E})
+				}
+				m[code] = sp
 			}
 			for _, sp := range m {
-				if sp.Expression == "" || sp.Kind == "composite" || sp.Kind == "special" {
+				if sp.Expression == "" || sp.Kind == "special" {
 					continue
 				}
 				// A parameter whose expression is outside the subset stays unsupported
 				// (TestSearchParamsCompile keeps that list empty) rather than failing startup.
-				if sp.expr, err = compileFHIRPath(sp.Expression); err != nil {
+				if err := sp.compile(); err != nil {
 					sp.expr = nil
 					pt.failed = append(pt.failed, fmt.Sprintf("%s.%s: %v", typ, sp.Code, err))
 				}
 			}
+			linkUnions(m)
 			pt.byType[typ] = m
 		}
 		var ids [][3]any
@@ -110,6 +140,71 @@ func loadParams() (*paramTable, error) {
 		params = pt
 	})
 	return params, paramsErr
+}
+
+// compile compiles the parameter's expression and, for a composite, its components'.
+func (sp *SearchParam) compile() error {
+	var err error
+	if sp.expr, err = compileFHIRPath(sp.Expression); err != nil {
+		return err
+	}
+	if sp.Kind != "composite" {
+		return nil
+	}
+	if len(sp.Components) < 2 || len(sp.Components) > maxComponents {
+		return fmt.Errorf("%d components: composites of 2 to %d are indexed", len(sp.Components), maxComponents)
+	}
+	for i := range sp.Components {
+		c := &sp.Components[i]
+		if !componentKinds[c.Kind] {
+			return fmt.Errorf("component %s has type %s", c.Code, c.Kind)
+		}
+		if c.expr, err = compileFHIRPath(c.Expression); err != nil {
+			return fmt.Errorf("component %s: %w", c.Code, err)
+		}
+	}
+	return nil
+}
+
+// linkUnions finds the composites of one type whose expression is a union of paths each
+// of which is the whole expression of another composite with the same components.
+func linkUnions(m map[string]*SearchParam) {
+	for _, sp := range m {
+		if sp.Kind != "composite" || sp.expr == nil || !strings.Contains(sp.Expression, "|") {
+			continue
+		}
+		var parts []*SearchParam
+		for _, root := range strings.Split(sp.Expression, "|") {
+			root = strings.TrimSpace(root)
+			for _, o := range m {
+				if o != sp && o.Kind == "composite" && o.expr != nil && o.Expression == root && sameComponents(o, sp) {
+					parts = append(parts, o)
+					break
+				}
+			}
+		}
+		if len(parts) == len(strings.Split(sp.Expression, "|")) {
+			sp.unionOf = parts
+		}
+	}
+}
+
+func sameComponents(a, b *SearchParam) bool {
+	return slices.EqualFunc(a.Components, b.Components, func(x, y Component) bool {
+		return x.Kind == y.Kind && x.Expression == y.Expression
+	})
+}
+
+// tuplePIDs are the pids under which a composite's tuples are stored.
+func (sp *SearchParam) tuplePIDs() []any {
+	if len(sp.unionOf) == 0 {
+		return []any{sp.PID}
+	}
+	var pids []any
+	for _, o := range sp.unionOf {
+		pids = append(pids, o.PID)
+	}
+	return pids
 }
 
 // assignPIDs records the parameters' integer ids in search_param. Ids are numbered in
@@ -182,9 +277,9 @@ func (s *Store) SearchParams(typ string) []SearchParamInfo {
 
 func supportedKind(sp *SearchParam) bool {
 	switch sp.Code {
-	case "_id", "_lastUpdated":
+	case "_id", "_lastUpdated", "_content", "_text": // answered without an expression
 		return true
-	case "_query", "_content", "_text", "_filter":
+	case "_query", "_filter":
 		return false
 	}
 	return sp.expr != nil

@@ -24,3 +24,39 @@ func TestSearchParamsCompile(t *testing.T) {
 	}
 	t.Logf("%d (type, parameter) expressions compiled", n)
 }
+
+// The combo composites store no tuples of their own: they are the union of the plain and
+// the component composites, found from the definitions.
+func TestCompositeUnions(t *testing.T) {
+	pt, err := loadParams()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for typ, m := range pt.byType {
+		for code, sp := range m {
+			if len(sp.unionOf) == 0 {
+				continue
+			}
+			n++
+			var parts []string
+			for _, o := range sp.unionOf {
+				parts = append(parts, o.Code)
+			}
+			t.Logf("%s.%s = %v", typ, code, parts)
+		}
+	}
+	obs := pt.byType["Observation"]
+	for combo, want := range map[string][2]string{
+		"combo-code-value-quantity": {"code-value-quantity", "component-code-value-quantity"},
+		"combo-code-value-concept":  {"code-value-concept", "component-code-value-concept"},
+	} {
+		u := obs[combo].unionOf
+		if len(u) != 2 || u[0].Code != want[0] || u[1].Code != want[1] {
+			t.Errorf("%s.unionOf = %v, want %v", combo, u, want)
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d composites are unions, want the two Observation combos", n)
+	}
+}

@@ -52,6 +52,10 @@ type Store struct {
 	// write transaction until it reads the index or commits.
 	idxStmts idxStatements
 	pending  pendingIndex
+	// pendingText holds the search_text rows (rid -> narrative, content) written by the
+	// open write transaction, inserted in one statement just before it commits (see
+	// flushText). Only the transaction holding the single writer connection touches it.
+	pendingText map[int64][2]string
 	// Hot write statements, prepared once on the writer connection: re-preparing them
 	// per resource cost a tenth of import time.
 	stmtCurrent, stmtInsert, stmtUpdate, stmtHistory, stmtNextRID *sql.Stmt
@@ -135,8 +139,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if stale, err = s.indexStale(ctx, stale); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if stale {
-		s.log.Warn("this database was indexed with other search parameter definitions: re-indexing every resource")
+		s.log.Warn("this database was indexed by another version of fhirbox: re-indexing every resource")
 		if _, err := s.Reindex(ctx, nil); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("re-index: %w", err)
@@ -240,12 +248,18 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	defer tx.Rollback()
-	defer s.pending.reset() // a failed transaction leaves nothing for the next one
+	// A failed transaction leaves nothing for the next one.
+	defer s.pending.reset()
 	defer s.txs.reset()
+	s.pendingText = nil
+	defer func() { s.pendingText = nil }()
 	if err := fn(tx); err != nil {
 		return err
 	}
 	if err := s.flushIndex(ctx, tx); err != nil {
+		return err
+	}
+	if err := s.flushText(ctx, tx); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -71,8 +71,15 @@ func main() {
 		for _, base := range sp.Base {
 			p := Param{Type: sp.Type, Expression: forBase(sp.Expression, base), Targets: sp.Target, URL: sp.URL}
 			for _, c := range sp.Component {
-				def := byURL[c.Definition]
-				p.Components = append(p.Components, Component{Code: def.Code, Type: def.Type, Expression: c.Expression})
+				def, ok := byURL[c.Definition]
+				if !ok {
+					log.Fatalf("%s: component definition %s is not in the bundle", sp.URL, c.Definition)
+				}
+				expr := componentExpression(sp.URL, p.Expression, forBase(def.Expression, base), c.Expression)
+				p.Components = append(p.Components, Component{Code: def.Code, Type: def.Type, Expression: expr})
+			}
+			if sp.Type == "composite" && (len(p.Components) < 2 || len(p.Components) > maxComponents) {
+				log.Fatalf("%s: %d components; the store indexes 2 to %d", sp.URL, len(p.Components), maxComponents)
 			}
 			if t.Params[base] == nil {
 				t.Params[base] = map[string]Param{}
@@ -107,6 +114,38 @@ func main() {
 	if err := f.Close(); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// maxComponents is how many components idx_composite has columns for (R4 uses 2 or 3).
+const maxComponents = 3
+
+// componentExpression is a component's expression relative to its composite's nodes. The
+// R4 bundle swaps two of them (DocumentReference-relationship gives the reference
+// component "code" and the token component "target", so neither would ever yield a value
+// of its type): when a component's own definition is a plain path under the composite's
+// expression that the given relative expression does not follow, the definition's path
+// wins and the correction is reported.
+func componentExpression(url, composite, def, rel string) string {
+	if strings.HasPrefix(rel, "%") || def == "" {
+		return rel
+	}
+	first := rel
+	if i := strings.IndexAny(first, ".( "); i >= 0 {
+		first = first[:i]
+	}
+	for _, root := range splitUnion(composite) {
+		if strings.Contains(def, strings.TrimSpace(root)+"."+first) {
+			return rel
+		}
+	}
+	for _, root := range splitUnion(composite) {
+		if fixed, ok := strings.CutPrefix(def, strings.TrimSpace(root)+"."); ok && !strings.ContainsAny(fixed, "|() ") {
+			log.Printf("%s: component expression %q does not follow its definition %q; using %q", url, rel, def, fixed)
+			return fixed
+		}
+	}
+	log.Fatalf("%s: component expression %q does not follow its definition %q", url, rel, def)
+	return ""
 }
 
 // forBase keeps the parts of a shared expression (A.x | B.y) that apply to base.
