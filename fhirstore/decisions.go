@@ -19,6 +19,12 @@ type Decision struct {
 // MaxDecisions bounds the decision log.
 const MaxDecisions = 10000
 
+// decisionInsert names decision_log's columns as stmtDecisions insert them.
+const (
+	decisionInsert = "decision_log (at, method, path, client, user, patient, scopes, decision, status, reason)"
+	decisionCols   = 10
+)
+
 // LogDecision queues a decision for the log without making the request wait for a
 // write: a background writer stores queued decisions in batches. When the queue is full
 // the decision is dropped rather than slowing the API down.
@@ -38,12 +44,12 @@ func (s *Store) decisionWriter() {
 		}
 		ctx := context.Background()
 		_ = s.inTx(ctx, func(tx *sql.Tx) error {
-			insert := s.stmt(ctx, tx, s.stmtDecision)
+			args := make([]any, 0, len(batch)*decisionCols)
 			for _, d := range batch {
-				if _, err := insert.ExecContext(ctx, d.At.UnixMicro(), d.Method, d.Path, d.Client, d.User, d.Patient, d.Scopes,
-					d.Decision, d.Status, d.Reason); err != nil {
-					return err
-				}
+				args = append(args, d.At.UnixMicro(), d.Method, d.Path, d.Client, d.User, d.Patient, d.Scopes, d.Decision, d.Status, d.Reason)
+			}
+			if err := s.insertRows(ctx, tx, s.stmtDecisions, decisionCols, args); err != nil {
+				return err
 			}
 			_, err := s.stmt(ctx, tx, s.stmtPruneDecisions).ExecContext(ctx, MaxDecisions)
 			return err

@@ -632,24 +632,43 @@ func (p *pendingIndex) reset() {
 // matches) flushes first, and so does commit.
 func (s *Store) flushIndex(ctx context.Context, tx *sql.Tx) error {
 	p := &s.pending
+	defer p.reset()
 	for t, ins := range indexInserts {
-		args := p.args[t]
-		for len(args) > 0 {
-			n := len(args) / ins.cols
-			k := maxInsertRows
-			for k > n {
-				k /= 2
-			}
-			stmt := s.idxStmts.insert[t][bits.TrailingZeros(uint(k))]
-			if _, err := s.stmt(ctx, tx, stmt).ExecContext(ctx, args[:k*ins.cols]...); err != nil {
-				p.reset()
-				return err
-			}
-			args = args[k*ins.cols:]
+		if err := s.insertRows(ctx, tx, s.idxStmts.insert[t], ins.cols, p.args[t]); err != nil {
+			return err
 		}
 	}
-	p.reset()
 	return nil
+}
+
+// insertRows inserts the rows flattened in args (cols values each) with as few statements
+// as it can: stmts[i] is the INSERT of 2^i rows (see prepareMultiInsert).
+func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, stmts []*sql.Stmt, cols int, args []any) error {
+	for len(args) > 0 {
+		n := len(args) / cols
+		i := min(len(stmts)-1, bits.Len(uint(n))-1) // the largest 2^i <= n that is prepared
+		k := 1 << i
+		if _, err := s.stmt(ctx, tx, stmts[i]).ExecContext(ctx, args[:k*cols]...); err != nil {
+			return err
+		}
+		args = args[k*cols:]
+	}
+	return nil
+}
+
+// prepareMultiInsert prepares "INSERT INTO table VALUES (...), ..." for 1, 2, 4 ... max
+// rows of cols values on the writer.
+func (s *Store) prepareMultiInsert(ctx context.Context, table string, cols, max int) ([]*sql.Stmt, error) {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+	var out []*sql.Stmt
+	for k := 1; k <= max; k *= 2 {
+		stmt, err := s.w.PrepareContext(ctx, "INSERT INTO "+table+" VALUES "+strings.TrimSuffix(strings.Repeat(one+",", k), ","))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, stmt)
+	}
+	return out, nil
 }
 
 var indexTables = []string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_uri", "idx_composite", "compartment"}
@@ -711,13 +730,9 @@ type idxStatements struct {
 func (s *Store) prepareIndex(ctx context.Context) error {
 	st := &s.idxStmts
 	for t, ins := range indexInserts {
-		one := "(" + strings.TrimSuffix(strings.Repeat("?,", ins.cols), ",") + ")"
-		for k := 1; k <= maxInsertRows; k *= 2 {
-			stmt, err := s.w.PrepareContext(ctx, "INSERT INTO "+ins.table+" VALUES "+strings.TrimSuffix(strings.Repeat(one+",", k), ","))
-			if err != nil {
-				return err
-			}
-			st.insert[t] = append(st.insert[t], stmt)
+		var err error
+		if st.insert[t], err = s.prepareMultiInsert(ctx, ins.table, ins.cols, maxInsertRows); err != nil {
+			return err
 		}
 	}
 	for _, t := range indexTables {

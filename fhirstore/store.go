@@ -59,7 +59,8 @@ type Store struct {
 	// Hot write statements, prepared once on the writer connection: re-preparing them
 	// per resource cost a tenth of import time.
 	stmtCurrent, stmtInsert, stmtUpdate, stmtHistory, stmtNextRID *sql.Stmt
-	stmtDecision, stmtPruneDecisions                              *sql.Stmt
+	stmtPruneDecisions                                            *sql.Stmt
+	stmtDecisions                                                 []*sql.Stmt // 1, 2, 4 ... 256 rows
 	// txs is the state of the current write transaction (they are serial: one writer).
 	txs txState
 	// cursorKey signs paging cursors.
@@ -277,8 +278,6 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmtInsert, `INSERT INTO resource_current (rid, type, id, version, last_updated, deleted, hid)
 			VALUES (?, ?, ?, ?, ?, 0, ?)`},
 		{&s.stmtUpdate, `UPDATE resource_current SET version = ?, last_updated = ?, deleted = ?, hid = ? WHERE rid = ?`},
-		{&s.stmtDecision, `INSERT INTO decision_log (at, method, path, client, user, patient, scopes, decision, status, reason)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&s.stmtPruneDecisions, `DELETE FROM decision_log WHERE id <= (SELECT max(id) FROM decision_log) - ?`},
 		{&s.stmtNextRID, `SELECT (SELECT coalesce(max(rid), 0) FROM resource_current), (SELECT coalesce(max(hid), 0) FROM resource_history)`},
 	} {
@@ -288,7 +287,9 @@ func (s *Store) prepare(ctx context.Context) error {
 		}
 		*p.dst = st
 	}
-	return nil
+	var err error
+	s.stmtDecisions, err = s.prepareMultiInsert(ctx, decisionInsert, decisionCols, 256)
+	return err
 }
 
 // txState is what one write transaction keeps between its statements: the hot statements
