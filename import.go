@@ -31,6 +31,7 @@ func importCmd(ctx context.Context, g globalFlags, paths []string, stdout, stder
 		return err
 	}
 	defer store.Close()
+	defer bulkGC()()
 	tty := isTerminal(stderr)
 	start := time.Now()
 	total, invalid := 0, 0
