@@ -24,17 +24,23 @@ import (
 )
 
 // The CLI's token and launch commands give a user what curl and an EHR launch need.
-func TestCLITokenAndLaunch(t *testing.T) {
-	ctx := context.Background()
-	db := filepath.Join(t.TempDir(), "f.db")
-	cmd := func(args ...string) string {
+// cliOn returns a runner of fhirbox commands on database db that fails the test when a
+// command fails and returns what it printed.
+func cliOn(t *testing.T, db string) func(args ...string) string {
+	return func(args ...string) string {
 		t.Helper()
 		var out, errb bytes.Buffer
-		if err := run(ctx, append(args, "--db", db), &out, &errb); err != nil {
+		if err := run(context.Background(), append(args, "--db", db), &out, &errb); err != nil {
 			t.Fatalf("fhirbox %v: %v %s", args, err, errb.String())
 		}
 		return out.String()
 	}
+}
+
+func TestCLITokenAndLaunch(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "f.db")
+	cmd := cliOn(t, db)
 	cmd("seed", "--patients", "2")
 	// users and clients need the demo accounts a server start creates.
 	app := &App{Config: Config{Addr: "127.0.0.1:0", DB: db}}
@@ -279,14 +285,7 @@ func TestLaunchFHIRContextFlag(t *testing.T) {
 func TestCLISeedAndReindex(t *testing.T) {
 	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "f.db")
-	cmd := func(args ...string) string {
-		t.Helper()
-		var out, errb bytes.Buffer
-		if err := run(ctx, append(args, "--db", db), &out, &errb); err != nil {
-			t.Fatalf("fhirbox %v: %v %s", args, err, errb.String())
-		}
-		return out.String()
-	}
+	cmd := cliOn(t, db)
 	if out := cmd("seed", "--patients", "3"); !strings.HasPrefix(out, "seeded 3 patients: ") {
 		t.Errorf("seed says %q", out)
 	}
