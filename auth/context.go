@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"fhirbox/fhirstore/r4"
 )
 
 // FHIRContextItem is one entry of the fhirContext launch-context parameter (SMART App
@@ -193,7 +195,7 @@ func parseFHIRContextItem(raw json.RawMessage) (FHIRContextItem, error) {
 		return it, errNoTarget
 	}
 	typ := it.Type
-	if typ != "" && !resourceTypes[typ] {
+	if typ != "" && !r4.IsResourceType(typ) {
 		return it, fmt.Errorf("type %q is not an R4 resource type", typ)
 	}
 	if it.Reference != "" {
@@ -203,7 +205,7 @@ func parseFHIRContextItem(raw json.RawMessage) (FHIRContextItem, error) {
 			return it, fmt.Errorf("reference %q must be relative (Type/id), not absolute", it.Reference)
 		case m == nil:
 			return it, fmt.Errorf("reference %q must be Type/id with an id of up to 64 of [A-Za-z0-9-.]", it.Reference)
-		case !resourceTypes[m[1]]:
+		case !r4.IsResourceType(m[1]):
 			return it, fmt.Errorf("reference %q names %q, which is not an R4 resource type", it.Reference, m[1])
 		case typ != "" && typ != m[1]:
 			return it, fmt.Errorf("type %q does not match reference %q", typ, it.Reference)
