@@ -340,8 +340,8 @@ func (s *Store) patch(ctx context.Context, tx *sql.Tx, typ, id string, ops []pat
 }
 
 // put writes a new version of typ/id inside tx: resources row, history row, indexes.
-// rows are m's index rows when the caller extracted them ahead (nil: extracted here).
-func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[string]any, method, ifMatch string, rows *indexRows) (*Resource, error) {
+// pre is what the caller prepared ahead for this write (nil: everything is done here).
+func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[string]any, method, ifMatch string, pre *prepared) (*Resource, error) {
 	var rid, version int64
 	var deleted bool
 	var oldJSON []byte
@@ -367,23 +367,33 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[strin
 		}
 		return nil, Errorf(EPrecondition, "If-Match version %s is not the current version %d of %s/%s", ifMatch, version, typ, id)
 	}
-	now := s.now().UTC().Truncate(time.Millisecond)
+	var now time.Time
+	var rows *indexRows
+	if pre != nil {
+		now, rows = pre.at, pre.rows
+	} else {
+		now = s.now().UTC().Truncate(time.Millisecond)
+	}
 	r := &Resource{Type: typ, ID: id, Version: version + 1, LastUpdated: now, Method: method, Created: !exists || deleted}
-	m["id"] = id
-	meta, _ := m["meta"].(map[string]any)
-	if meta == nil {
-		meta = map[string]any{}
-	}
-	meta["versionId"] = r.VersionID()
-	meta["lastUpdated"] = FormatInstant(now)
-	m["meta"] = meta
-	if exists && !deleted && sameContent(oldJSON, m) {
-		// A no-op update keeps the current version (as HAPI does): re-loading a Bundle, or
-		// Bundles repeating the same Practitioner, must not grow history.
-		return s.read(ctx, tx, typ, id)
-	}
-	if r.JSON, err = encodeJSON(m); err != nil {
-		return nil, err
+	if pre != nil && pre.json != nil && r.Version == 1 {
+		r.JSON = pre.json // encoded ahead as version 1 at pre.at, with m's meta set to match
+	} else {
+		m["id"] = id
+		meta, _ := m["meta"].(map[string]any)
+		if meta == nil {
+			meta = map[string]any{}
+		}
+		meta["versionId"] = r.VersionID()
+		meta["lastUpdated"] = FormatInstant(now)
+		m["meta"] = meta
+		if exists && !deleted && sameContent(oldJSON, m) {
+			// A no-op update keeps the current version (as HAPI does): re-loading a Bundle, or
+			// Bundles repeating the same Practitioner, must not grow history.
+			return s.read(ctx, tx, typ, id)
+		}
+		if r.JSON, err = encodeJSON(m); err != nil {
+			return nil, err
+		}
 	}
 	lu := now.UnixMicro()
 	// rid is chosen before the history row so both rows can be written at once.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -186,7 +187,9 @@ func (s *Store) transaction(ctx context.Context, tx *sql.Tx, entries []*TxEntry,
 			return i, err
 		}
 	}
-	ahead := extractAhead(entries, order, plannedID, matched)
+	// One instant for the whole transaction: its resources are written together, and the
+	// writes prepared ahead need it before the writer gets to them.
+	ahead := prepareAhead(entries, order, plannedID, matched, s.now().UTC().Truncate(time.Millisecond))
 	defer ahead.stop()
 	for _, i := range order {
 		e := entries[i]
@@ -205,22 +208,24 @@ func (s *Store) transaction(ctx context.Context, tx *sql.Tx, entries []*TxEntry,
 			if matched[i] {
 				r.Resource, err = s.read(ctx, tx, e.Type, plannedID[i])
 			} else {
-				var rows *indexRows
-				if rows, err = ahead.rows(i); err == nil {
-					r.Resource, err = s.put(ctx, tx, e.Type, plannedID[i], e.Resource, "POST", "", rows)
+				var pre *prepared
+				if pre, err = ahead.get(i); err == nil {
+					r.Resource, err = s.put(ctx, tx, e.Type, plannedID[i], e.Resource, "POST", "", pre)
 				}
 				r.Created = err == nil && r.Resource.Created
 			}
 		case "PUT":
+			// Wait for the entry first: until then a worker may still be reading it.
+			var pre *prepared
+			if pre, err = ahead.get(i); err != nil {
+				break
+			}
 			if e.ID != "" {
 				if err = checkBodyID(e.Resource, e.ID); err != nil {
 					break
 				}
 			}
-			var rows *indexRows
-			if rows, err = ahead.rows(i); err == nil {
-				r.Resource, err = s.put(ctx, tx, e.Type, plannedID[i], e.Resource, "PUT", e.Opts.IfMatch, rows)
-			}
+			r.Resource, err = s.put(ctx, tx, e.Type, plannedID[i], e.Resource, "PUT", e.Opts.IfMatch, pre)
 			r.Created = err == nil && r.Resource.Created
 		case "PATCH":
 			var ops []patchOp
@@ -300,26 +305,35 @@ func (s *Store) rewriteRefs(ctx context.Context, tx *sql.Tx, v any, ids map[stri
 	return nil
 }
 
-// indexAhead extracts the index rows of a transaction's entries on other goroutines while
-// the writer works through them in processing order: FHIRPath evaluation is pure and cost
-// a load as much time as SQLite did, so on a second core it comes almost free.
-type indexAhead struct {
+// prepared is the work done for one write ahead of the writer: its index rows and, when
+// it can only be a version 1 (a create), its encoded JSON.
+type prepared struct {
+	rows *indexRows
+	json []byte    // nil: encode in put
+	at   time.Time // the transaction's instant
+}
+
+// writesAhead prepares a transaction's writes on other goroutines while the writer works
+// through them in processing order: FHIRPath evaluation and encoding are pure and cost a
+// load as much time as SQLite did, so on a second core they come almost free.
+type writesAhead struct {
+	at    time.Time
 	slots []aheadSlot
 	quit  atomic.Bool
 	wg    sync.WaitGroup
 }
 
 type aheadSlot struct {
-	rows *indexRows
+	pre  prepared
 	err  error
-	done chan struct{} // nil: not extracted ahead
+	done chan struct{} // nil: not prepared ahead
 }
 
 // minAhead is the smallest transaction worth the goroutines.
 const minAhead = 16
 
-func extractAhead(entries []*TxEntry, order []int, plannedID []string, matched []bool) *indexAhead {
-	a := &indexAhead{}
+func prepareAhead(entries []*TxEntry, order []int, plannedID []string, matched []bool, at time.Time) *writesAhead {
+	a := &writesAhead{at: at}
 	workers := runtime.GOMAXPROCS(0) - 1
 	if len(entries) < minAhead || workers < 1 {
 		return a
@@ -330,6 +344,7 @@ func extractAhead(entries []*TxEntry, order []int, plannedID []string, matched [
 		e := entries[i]
 		if (e.Method == "POST" || e.Method == "PUT") && e.Resource != nil && !matched[i] && plannedID[i] != "" {
 			a.slots[i].done = make(chan struct{})
+			a.slots[i].pre.at = at
 			todo = append(todo, i)
 		}
 	}
@@ -345,7 +360,7 @@ func extractAhead(entries []*TxEntry, order []int, plannedID []string, matched [
 				}
 				i := todo[k]
 				if !a.quit.Load() {
-					a.slots[i].rows, a.slots[i].err = extract(entries[i].Type, plannedID[i], entries[i].Resource)
+					a.prepare(&a.slots[i], entries[i], plannedID[i])
 				}
 				close(a.slots[i].done)
 			}
@@ -354,18 +369,41 @@ func extractAhead(entries []*TxEntry, order []int, plannedID []string, matched [
 	return a
 }
 
-// rows waits for entry i's rows; nil means none were extracted ahead.
-func (a *indexAhead) rows(i int) (*indexRows, error) {
+// prepare extracts e's index rows and encodes it as the version 1 put would write. A PUT
+// whose body id is not the planned one is left to put, which refuses it: only what put
+// would write unchanged is touched.
+func (a *writesAhead) prepare(slot *aheadSlot, e *TxEntry, id string) {
+	m := e.Resource
+	if slot.pre.rows, slot.err = extract(e.Type, id, m); slot.err != nil {
+		return
+	}
+	if bodyID, _ := m["id"].(string); e.Method != "POST" && bodyID != id {
+		return
+	}
+	m["id"] = id
+	meta, _ := m["meta"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	meta["versionId"] = "1"
+	meta["lastUpdated"] = FormatInstant(a.at)
+	m["meta"] = meta
+	slot.pre.json, slot.err = encodeJSON(m)
+}
+
+// get waits for entry i's preparation. Entries not prepared ahead still get the
+// transaction's instant.
+func (a *writesAhead) get(i int) (*prepared, error) {
 	if a.slots == nil || a.slots[i].done == nil {
-		return nil, nil
+		return &prepared{at: a.at}, nil
 	}
 	<-a.slots[i].done
-	return a.slots[i].rows, a.slots[i].err
+	return &a.slots[i].pre, a.slots[i].err
 }
 
 // stop ends the workers and waits for them, so no goroutine still reads the entries when
 // the transaction returns to its caller.
-func (a *indexAhead) stop() {
+func (a *writesAhead) stop() {
 	a.quit.Store(true)
 	a.wg.Wait()
 }
