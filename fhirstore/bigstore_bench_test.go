@@ -34,6 +34,10 @@ func BenchmarkBigStore(b *testing.B) {
 		{"Patient?_id&_revinclude=Observation:patient", "Patient", url.Values{"_id": {"pat-002900"}, "_revinclude": {"Observation:patient"}, "_count": {"1"}}},
 		{"Observation?code&date=ge2025&_count=20", "Observation", url.Values{"code": {"8867-4"}, "date": {"ge2025-06"}, "_count": {"20"}, "_total": {"none"}}},
 		{"Condition?patient.family&_count=20", "Condition", url.Values{"patient.family": {"carter"}, "_count": {"20"}, "_total": {"none"}}},
+		{"Observation?code-value-quantity=8867-4$gt100&_count=20", "Observation", url.Values{"code-value-quantity": {"http://loinc.org|8867-4$gt100"}, "_count": {"20"}, "_total": {"none"}}},
+		{"Observation?patient&code-value-quantity", "Observation", url.Values{"patient": {"pat-002900"}, "code-value-quantity": {"http://loinc.org|8867-4$gt60"}}},
+		{"Condition?_content=diabetes&_count=20", "Condition", url.Values{"_content": {"diabetes"}, "_count": {"20"}, "_total": {"none"}}},
+		{"Observation?patient&_content=heart", "Observation", url.Values{"patient": {"pat-002900"}, "_content": {"heart"}}},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
