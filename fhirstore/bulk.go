@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Bulk loads and re-indexing drop the lookup indexes of the index tables, write the rows
@@ -82,6 +83,8 @@ func (s *Store) restoreIndexes(ctx context.Context) error {
 		return fmt.Errorf("store_meta %s: %w", deferredKey, err)
 	}
 	s.log.Info("building search indexes", "indexes", len(defs))
+	start := time.Now()
+	defer func() { s.log.Info("built search indexes", "took", time.Since(start).Round(time.Millisecond).String()) }()
 	// Let SQLite's sorter use every core for the builds (the writer has one connection, so
 	// the setting stays with it).
 	if _, err := s.w.ExecContext(ctx, "PRAGMA threads = "+strconv.Itoa(runtime.GOMAXPROCS(0))); err != nil {
