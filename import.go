@@ -37,26 +37,17 @@ func importCmd(ctx context.Context, g globalFlags, paths []string, stdout, stder
 	total, invalid := 0, 0
 	// The token index stays up: conditional references and creates search by identifier.
 	err = store.BulkLoad(ctx, true, func() error {
-		for i, path := range files {
-			f, err := os.Open(path)
-			if err != nil {
-				return err
+		cur := 0 // files done
+		st, err := store.LoadFiles(ctx, files, fhirstore.LoadOptions{Progress: func(n int) {
+			if tty {
+				fmt.Fprintf(stderr, "\r[%d/%d] %s: %d resources (%.0f/s)   ", cur+1, len(files), filepath.Base(files[cur]),
+					total+n, float64(total+n)/time.Since(start).Seconds())
 			}
-			base := total
-			st, err := store.Load(ctx, f, fhirstore.LoadOptions{Progress: func(n int) {
-				if tty {
-					fmt.Fprintf(stderr, "\r[%d/%d] %s: %d resources (%.0f/s)   ", i+1, len(files), filepath.Base(path),
-						base+n, float64(base+n)/time.Since(start).Seconds())
-				}
-			}})
-			f.Close()
-			if err != nil {
-				return fmt.Errorf("%s: %w", path, err)
-			}
-			total += st.Resources
-			invalid += st.Invalid
-		}
-		return nil
+		}}, func(i int, st fhirstore.LoadStats) {
+			cur, total = i+1, total+st.Resources
+		})
+		total, invalid = st.Resources, st.Invalid
+		return err
 	})
 	if tty {
 		fmt.Fprintln(stderr)

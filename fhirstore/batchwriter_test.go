@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -63,5 +66,55 @@ func TestBatchWriter(t *testing.T) {
 		if _, err := s.Read(ctx, "Patient", id); ErrorCode(err) != ENotFound {
 			t.Errorf("Patient/%s after the failed batch: %v, want ENotFound", id, err)
 		}
+	}
+}
+
+// TestLoadFiles: documents decoded ahead and NDJSON streamed, in order, with per-file
+// stats; a failing file stops the load and is named.
+func TestLoadFiles(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bundle := write("b.json", `{
+  "resourceType": "Bundle", "type": "transaction",
+  "entry": [
+    {"fullUrl": "urn:uuid:6f1e8a43-0000-4000-8000-000000000001",
+     "resource": {"resourceType": "Patient", "name": [{"family": "Ahead"}]},
+     "request": {"method": "POST", "url": "Patient"}},
+    {"resource": {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+      "subject": {"reference": "urn:uuid:6f1e8a43-0000-4000-8000-000000000001"}},
+     "request": {"method": "POST", "url": "Observation"}}
+  ]
+}`)
+	nd := write("p.ndjson", `{"resourceType":"Patient","id":"nd1","name":[{"family":"Streamed"}]}`+"\n"+
+		`{"resourceType":"Patient","id":"nd2","name":[{"family":"Streamed"}]}`+"\n")
+	var per []int
+	st, err := s.LoadFiles(ctx, []string{bundle, nd}, LoadOptions{}, func(i int, st LoadStats) { per = append(per, st.Resources) })
+	if err != nil || st.Resources != 4 || st.Bundles != 1 || fmt.Sprint(per) != "[2 2]" {
+		t.Fatalf("LoadFiles: %+v %v per file %v; want 4 resources, 1 bundle, [2 2]", st, err, per)
+	}
+	res, err := s.Search(ctx, SearchRequest{Type: "Observation", Params: q("patient=6f1e8a43-0000-4000-8000-000000000001", "_summary=count")})
+	if err != nil || *res.Total != 1 {
+		t.Errorf("the Bundle's Observation by its patient: %v %v", res, err)
+	}
+	bad := write("bad.json", `{"resourceType":"Bundle","type":"transaction","entry":[`)
+	after := write("after.ndjson", `{"resourceType":"Patient","id":"never"}`+"\n")
+	per = nil
+	if _, err := s.LoadFiles(ctx, []string{nd, bad, after}, LoadOptions{}, func(i int, st LoadStats) { per = append(per, i) }); err == nil ||
+		!strings.Contains(err.Error(), "bad.json") {
+		t.Errorf("a truncated document: %v, want an error naming bad.json", err)
+	}
+	if fmt.Sprint(per) != "[0]" {
+		t.Errorf("files done before the failure: %v, want [0]", per)
+	}
+	if _, err := s.Read(ctx, "Patient", "never"); ErrorCode(err) != ENotFound {
+		t.Errorf("the file after the failure was loaded: %v", err)
 	}
 }

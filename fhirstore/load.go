@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 )
 
 // LoadStats counts what a load wrote.
@@ -190,4 +191,112 @@ func (s *Store) loadBundle(ctx context.Context, b map[string]any, invalid *int) 
 		return 0, fmt.Errorf("entry %d: %w", i, err)
 	}
 	return len(entries), nil
+}
+
+// maxPrefetch is the largest whole-document file LoadFiles decodes ahead; bigger ones,
+// and NDJSON of any size, are streamed by Load when their turn comes.
+const maxPrefetch = 256 << 20
+
+// LoadFiles loads files in order, as Load does each one, while the next file is read and
+// decoded on another goroutine: a Synthea export is hundreds of Bundles, each decoded
+// whole before its transaction, so decoding them ahead takes that work off the writer's
+// path. done, when set, is called after each file with that file's stats.
+func (s *Store) LoadFiles(ctx context.Context, paths []string, opts LoadOptions, done func(i int, st LoadStats)) (LoadStats, error) {
+	type item struct {
+		doc map[string]any // a decoded whole document, or nil: stream the file
+		err error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	items := make(chan item, 1)
+	go func() {
+		defer close(items)
+		for _, path := range paths {
+			it := item{}
+			if b, ok, err := readDocument(path); err != nil {
+				it.err = err
+			} else if ok {
+				if it.doc, it.err = decodeJSON(b); it.err != nil {
+					it.err = fmt.Errorf("not a JSON document: %w", it.err)
+				}
+			}
+			select {
+			case items <- it:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var total LoadStats
+	for i, path := range paths {
+		it := <-items
+		var st LoadStats
+		err := it.err
+		if err == nil && it.doc != nil {
+			st, err = s.loadDocument(ctx, it.doc)
+			if opts.Progress != nil {
+				opts.Progress(st.Resources)
+			}
+		} else if err == nil {
+			var f *os.File
+			if f, err = os.Open(path); err == nil {
+				st, err = s.Load(ctx, f, opts)
+				f.Close()
+			}
+		}
+		total.Resources += st.Resources
+		total.Bundles += st.Bundles
+		total.Invalid += st.Invalid
+		if err != nil {
+			return total, fmt.Errorf("%s: %w", path, err)
+		}
+		if done != nil {
+			done(i, st)
+		}
+	}
+	return total, nil
+}
+
+// readDocument reads path whole when it holds one JSON document (not NDJSON) small
+// enough to decode ahead; ok=false means it is to be streamed.
+func readDocument(path string) (b []byte, ok bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil || info.Size() > maxPrefetch {
+		return nil, false, err
+	}
+	b, err = io.ReadAll(f)
+	if err != nil {
+		return nil, false, err
+	}
+	first, _, _ := bytes.Cut(bytes.TrimSpace(b), []byte("\n"))
+	first = bytes.TrimSpace(first)
+	if len(first) > 0 && first[0] == '{' && first[len(first)-1] == '}' && jsonComplete(first) {
+		return nil, false, nil // NDJSON, or a one-line document: Load streams it
+	}
+	return b, true, nil
+}
+
+// loadDocument loads one decoded document: a Bundle as loadBundle does, any other
+// resource by id.
+func (s *Store) loadDocument(ctx context.Context, m map[string]any) (LoadStats, error) {
+	var st LoadStats
+	if rt, _ := m["resourceType"].(string); rt == "Bundle" {
+		n, err := s.loadBundle(ctx, m, &st.Invalid)
+		st.Resources, st.Bundles = n, 1
+		return st, err
+	}
+	e, err := resourceEntry(m)
+	if err != nil {
+		return st, err
+	}
+	if _, _, err := s.Transaction(ctx, []*TxEntry{e}, TxOptions{StableIDs: true, Lenient: true, Warnings: &st.Invalid}); err != nil {
+		return st, err
+	}
+	st.Resources = 1
+	return st, nil
 }
