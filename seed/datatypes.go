@@ -140,10 +140,6 @@ type narrative struct {
 	Div    string `json:"div"`
 }
 
-type annotation struct {
-	Text string `json:"text"`
-}
-
 // meta carries only profile claims: versionId and lastUpdated belong to the server, which
 // sets them on load (and keeps the profiles).
 type meta struct {

@@ -155,8 +155,6 @@ func (s *Server) internalGet(r *http.Request, rel string) BundleEntry {
 	return BundleEntry{Resource: json.RawMessage(body), Response: resp}
 }
 
-func str(v any) string { s, _ := v.(string); return s }
-
 // withoutEntryResources is a shallow copy of a Bundle whose entries lack their resource.
 func withoutEntryResources(b map[string]any) map[string]any {
 	out := make(map[string]any, len(b))
