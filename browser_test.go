@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,28 +38,7 @@ func chromium(t *testing.T) string {
 // with PKCE, the practitioner logs in, picks a patient and consents, and the app shows
 // that patient's data read with the token.
 func TestBrowserStandaloneLaunch(t *testing.T) {
-	exe := chromium(t)
-	app := &App{Config: Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "fhirbox.db"), SeedPatients: 3}}
-	if err := app.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		app.Close(ctx)
-	})
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-
+	app, ctx := browserSession(t)
 	steps := []struct {
 		name string
 		act  chromedp.Action[chromedp.Void]
@@ -104,5 +86,91 @@ func TestBrowserStandaloneLaunch(t *testing.T) {
 	}
 	if !strings.HasPrefix(location, app.Origin+"/app/") {
 		t.Errorf("the browser ended at %s, not back in the app", location)
+	}
+}
+
+// browserSession starts fhirbox (3 seeded patients) and a headless Debian chromium.
+func browserSession(t *testing.T) (*App, context.Context) {
+	exe := chromium(t)
+	app := &App{Config: Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "fhirbox.db"), SeedPatients: 3}}
+	if err := app.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		app.Close(ctx)
+	})
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancel)
+	return app, ctx
+}
+
+// TestBrowserEHRLaunch: the EHR (here the launch API, as fhirbox launch uses it) opens the
+// sample app's launch URL for dr.jones and pat-000003 with an intent. The app's
+// authorization skips the login page (the EHR has authenticated the user) and the picker
+// (the launch names the patient); after consent the app shows that patient, and the token
+// response carries the launch context.
+func TestBrowserEHRLaunch(t *testing.T) {
+	app, ctx := browserSession(t)
+	resp, err := http.Post(app.AuthURL+"/launch", "application/json",
+		strings.NewReader(`{"client_id":"sample-app","patient":"pat-000003","user":"dr.jones","intent":"reconcile-medications"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created map[string]string
+	json.NewDecoder(resp.Body).Decode(&created)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || created["launch"] == "" {
+		t.Fatalf("creating the launch: %d %v", resp.StatusCode, created)
+	}
+	patient, err := app.Store.Read(context.Background(), "Patient", "pat-000003")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pt struct {
+		Name []struct{ Family string }
+	}
+	json.Unmarshal(patient.JSON, &pt)
+	launchURL := app.Origin + "/app/launch.html?" + url.Values{"iss": {app.BaseURL}, "launch": {created["launch"]}}.Encode()
+	steps := []struct {
+		name string
+		act  chromedp.Action[chromedp.Void]
+	}{
+		{"the EHR opens the app", chromedp.Navigate(launchURL)},
+		{"consent page, no login", chromedp.WaitVisible(`button[value="allow"]`)},
+		{"allow", chromedp.Click(`button[value="allow"]`)},
+		{"data shown", chromedp.WaitVisible(`#vitals[data-ready="true"]`)},
+	}
+	for _, s := range steps {
+		if err := chromedp.Do(ctx, s.act); err != nil {
+			html, _ := chromedp.Run(ctx, chromedp.OuterHTML("body"))
+			t.Fatalf("%s: %v\npage: %.1500s", s.name, err, html)
+		}
+	}
+	banner, err := chromedp.Run(ctx, chromedp.Text("#patient-banner"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenResponse, err := chromedp.Run(ctx, chromedp.Text("#token-response"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pt.Name) == 0 || !strings.Contains(banner, pt.Name[0].Family) {
+		t.Errorf("patient banner %q does not show pat-000003 (%v)", banner, pt.Name)
+	}
+	for _, want := range []string{`"patient"`, "pat-000003", `"intent"`, "reconcile-medications"} {
+		if !strings.Contains(tokenResponse, want) {
+			t.Errorf("token response lacks %s: %.400s", want, tokenResponse)
+		}
 	}
 }
