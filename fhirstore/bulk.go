@@ -119,6 +119,12 @@ func (s *Store) BulkLoad(ctx context.Context, keepTokens bool, load func() error
 	if err := s.deferIndexes(ctx, func(name string) bool { return keepTokens && name == "idx_token_lookup" }); err != nil {
 		return err
 	}
+	// Fewer, larger checkpoints while the load lasts: each one syncs the WAL and the
+	// database file, and a bulk load fills the default 1,000-page WAL every few batches.
+	if _, err := s.w.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 16384"); err != nil {
+		return err
+	}
+	defer s.w.ExecContext(context.WithoutCancel(ctx), "PRAGMA wal_autocheckpoint = 1000")
 	err := load()
 	// The indexes come back even when the load failed: what it committed must be searchable.
 	if rerr := s.restoreIndexes(context.WithoutCancel(ctx)); rerr != nil {
