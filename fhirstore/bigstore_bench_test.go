@@ -36,6 +36,7 @@ func BenchmarkBigStore(b *testing.B) {
 		{"Condition?patient.family&_count=20", "Condition", url.Values{"patient.family": {"carter"}, "_count": {"20"}, "_total": {"none"}}},
 		{"Observation?code-value-quantity=8867-4$gt100&_count=20", "Observation", url.Values{"code-value-quantity": {"http://loinc.org|8867-4$gt100"}, "_count": {"20"}, "_total": {"none"}}},
 		{"Observation?patient&code-value-quantity", "Observation", url.Values{"patient": {"pat-002900"}, "code-value-quantity": {"http://loinc.org|8867-4$gt60"}}},
+		{"Observation?patient&_sort=-date&_count=20", "Observation", url.Values{"patient": {"pat-002900"}, "_sort": {"-date"}, "_count": {"20"}}},
 		{"Condition?_content=diabetes&_count=20", "Condition", url.Values{"_content": {"diabetes"}, "_count": {"20"}, "_total": {"none"}}},
 		{"Observation?patient&_content=heart", "Observation", url.Values{"patient": {"pat-002900"}, "_content": {"heart"}}},
 	}

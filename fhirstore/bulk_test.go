@@ -11,7 +11,7 @@ import (
 )
 
 // indexFingerprint is what a store's search indexes hold: per index table its row count
-// and a digest of its rows, then the index definitions in sqlite_master.
+// and a digest of its rows (without the row ordinal n), then the index definitions.
 func indexFingerprint(t *testing.T, s *Store) string {
 	t.Helper()
 	ctx := context.Background()
@@ -31,6 +31,10 @@ func indexFingerprint(t *testing.T, s *Store) string {
 			}
 			if err := rows.Scan(ptrs...); err != nil {
 				t.Fatal(err)
+			}
+			// n only tells a resource's rows apart; which row gets which n is arbitrary.
+			if cols[len(cols)-1] == "n" {
+				vals = vals[:len(vals)-1]
 			}
 			lines = append(lines, fmt.Sprint(vals...))
 		}
@@ -90,7 +94,7 @@ func TestReindex(t *testing.T) {
 		t.Fatalf("the fixture searches find too little:\n%s", answers)
 	}
 	// Lose some rows, as a store indexed by other definitions would have other rows.
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM idx_token WHERE rowid % 2 = 0`); err != nil {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM idx_token WHERE n % 2 = 0`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.w.ExecContext(ctx, `DELETE FROM compartment`); err != nil {
@@ -161,9 +165,9 @@ func TestBulkLoad(t *testing.T) {
 		var dropped int
 		bulk.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name IN ('idx_string_lookup', 'idx_date_low', 'compartment_patient')`).Scan(&dropped)
 		var kept int
-		bulk.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name IN ('idx_token_lookup', 'idx_token_rid', 'compartment_rid')`).Scan(&kept)
-		if dropped != 0 || kept != 3 {
-			t.Errorf("during the bulk load: %d lookup indexes still up (want 0), %d of the token and rid indexes (want 3)", dropped, kept)
+		bulk.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'idx_token_lookup'`).Scan(&kept)
+		if dropped != 0 || kept != 1 {
+			t.Errorf("during the bulk load: %d lookup indexes still up (want 0), token index up: %d (want 1)", dropped, kept)
 		}
 		for _, f := range fixture {
 			if _, _, err := bulk.Update(ctx, f.typ, f.id, []byte(f.body), WriteOptions{}); err != nil {

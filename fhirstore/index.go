@@ -539,23 +539,24 @@ func (s *Store) writeIndex(ctx context.Context, tx *sql.Tx, rid int64, typ, id s
 
 // addRows queues the rows of resource rid.
 func (p *pendingIndex) addRows(rid int64, rows *indexRows) {
-	for _, r := range rows.strings {
-		p.add(tabString, r.pid, r.norm, r.exact, rid)
+	// n numbers a resource's rows of one table: with (rid, pid) it is the primary key.
+	for n, r := range rows.strings {
+		p.add(tabString, r.pid, r.norm, r.exact, rid, n)
 	}
-	for _, r := range rows.tokens {
-		p.add(tabToken, r.pid, r.system, r.code, r.text, rid)
+	for n, r := range rows.tokens {
+		p.add(tabToken, r.pid, r.system, r.code, r.text, rid, n)
 	}
-	for _, r := range rows.refs {
-		p.add(tabReference, r.pid, r.ttype, r.tid, r.url, rid)
+	for n, r := range rows.refs {
+		p.add(tabReference, r.pid, r.ttype, r.tid, r.url, rid, n)
 	}
-	for _, r := range rows.dates {
-		p.add(tabDate, r.pid, r.low, r.high, rid)
+	for n, r := range rows.dates {
+		p.add(tabDate, r.pid, r.low, r.high, rid, n)
 	}
-	for _, r := range rows.numbers {
-		p.add(tabNumber, r.pid, r.value, r.low, r.high, r.system, r.code, rid)
+	for n, r := range rows.numbers {
+		p.add(tabNumber, r.pid, r.value, r.low, r.high, r.system, r.code, rid, n)
 	}
-	for _, r := range rows.uris {
-		p.add(tabURI, r.pid, r.uri, rid)
+	for n, r := range rows.uris {
+		p.add(tabURI, r.pid, r.uri, rid, n)
 	}
 	for i, t := range rows.tuples {
 		args := make([]any, 0, 3+5*maxComponents)
@@ -598,12 +599,12 @@ var indexInserts = [numIndexTables]struct {
 	table string
 	cols  int
 }{
-	{"idx_string (pid, norm, exact, rid)", 4},
-	{"idx_token (pid, system, code, text, rid)", 5},
-	{"idx_reference (pid, target_type, target_id, url, rid)", 5},
-	{"idx_date (pid, low, high, rid)", 4},
-	{"idx_number (pid, value, low, high, system, code, rid)", 7},
-	{"idx_uri (pid, uri, rid)", 3},
+	{"idx_string (pid, norm, exact, rid, n)", 5},
+	{"idx_token (pid, system, code, text, rid, n)", 6},
+	{"idx_reference (pid, target_type, target_id, url, rid, n)", 6},
+	{"idx_date (pid, low, high, rid, n)", 5},
+	{"idx_number (pid, value, low, high, system, code, rid, n)", 8},
+	{"idx_uri (pid, uri, rid, n)", 4},
 	{tupleInsert, 3 + 5*maxComponents},
 	{"compartment (patient_id, rid)", 2},
 }

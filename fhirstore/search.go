@@ -570,6 +570,11 @@ func correlate(sql string) string {
 	for _, neg := range []string{"", "NOT "} {
 		if rest, ok := strings.CutPrefix(sql, neg+"r.rid IN (SELECT rid FROM "); ok {
 			table, cond, _ := strings.Cut(rest, " WHERE ")
+			// Per row, the table's own key (rid, ...) finds the resource's rows; +pid keeps
+			// the planner off the (pid, value) indexes, which read every value of the parameter.
+			if strings.HasPrefix(cond, "pid ") {
+				cond = "+" + cond
+			}
 			return neg + "EXISTS (SELECT 1 FROM " + table + " WHERE rid = r.rid AND " + cond
 		}
 	}

@@ -55,7 +55,9 @@ func (q *query) sort(types []string, spec string) ([]sortTerm, error) {
 		in := strings.TrimSuffix(strings.Repeat("?,", len(pids)), ",")
 		// The (rid, pid) index answers this per row; without INDEXED BY the planner may
 		// prefer the (pid, value) index and read every value of the parameter.
-		sub := "(SELECT " + agg + "(" + col + ") FROM " + kindTable[kind] + " INDEXED BY " + kindTable[kind] + "_rid WHERE rid = r.rid AND pid IN (" + in + "))"
+		// +pid: the table's own key (rid, pid, n) answers this per row; an indexable pid
+		// let the planner prefer the (pid, value) index and read every value of the parameter.
+		sub := "(SELECT " + agg + "(" + col + ") FROM " + kindTable[kind] + " WHERE rid = r.rid AND +pid IN (" + in + "))"
 		terms = append(terms, sortTerm{expr: sub + " IS NULL", args: pids}, sortTerm{expr: sub, args: pids, desc: desc})
 	}
 	return terms, nil
