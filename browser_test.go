@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -39,10 +38,7 @@ func chromium(t *testing.T) string {
 // that patient's data read with the token.
 func TestBrowserStandaloneLaunch(t *testing.T) {
 	app, ctx := browserSession(t)
-	steps := []struct {
-		name string
-		act  chromedp.Action[chromedp.Void]
-	}{
+	steps := []browserStep{
 		{"open the sample app", chromedp.Navigate(app.Origin + "/app/index.html")},
 		{"launch", chromedp.Click("#launch", chromedp.NodeVisible)},
 		{"login page", chromedp.WaitVisible("#username")},
@@ -56,12 +52,7 @@ func TestBrowserStandaloneLaunch(t *testing.T) {
 		{"allow", chromedp.Click(`button[value="allow"]`)},
 		{"data shown", chromedp.WaitVisible(`#vitals[data-ready="true"]`)},
 	}
-	for _, s := range steps {
-		if err := chromedp.Do(ctx, s.act); err != nil {
-			html, _ := chromedp.Run(ctx, chromedp.OuterHTML("body"))
-			t.Fatalf("%s: %v\npage: %.1500s", s.name, err, html)
-		}
-	}
+	runBrowserSteps(t, ctx, steps)
 	read := func(sel string) string {
 		v, err := chromedp.Run(ctx, chromedp.Text(sel))
 		if err != nil {
@@ -89,18 +80,28 @@ func TestBrowserStandaloneLaunch(t *testing.T) {
 	}
 }
 
-// browserSession starts fhirbox (3 seeded patients) and a headless Debian chromium.
+// browserStep is one named action of a browser test.
+type browserStep struct {
+	name string
+	act  chromedp.Action[chromedp.Void]
+}
+
+// runBrowserSteps runs steps in order; a failing one ends the test with the page it was on.
+func runBrowserSteps(t *testing.T, ctx context.Context, steps []browserStep) {
+	t.Helper()
+	for _, s := range steps {
+		if err := chromedp.Do(ctx, s.act); err != nil {
+			html, _ := chromedp.Run(ctx, chromedp.OuterHTML("body"))
+			t.Fatalf("%s: %v\npage: %.1500s", s.name, err, html)
+		}
+	}
+}
+
+// browserSession starts fhirbox (3 seeded patients, tokens enforced) and a headless
+// Debian chromium.
 func browserSession(t *testing.T) (*App, context.Context) {
 	exe := chromium(t)
-	app := &App{Config: Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "fhirbox.db"), SeedPatients: 3}}
-	if err := app.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		app.Close(ctx)
-	})
+	app := startApp(t, func(c *Config) { c.NoSeed, c.Open, c.SeedPatients = false, false, 3 }).app
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
@@ -142,21 +143,13 @@ func TestBrowserEHRLaunch(t *testing.T) {
 	}
 	json.Unmarshal(patient.JSON, &pt)
 	launchURL := app.Origin + "/app/launch.html?" + url.Values{"iss": {app.BaseURL}, "launch": {created["launch"]}}.Encode()
-	steps := []struct {
-		name string
-		act  chromedp.Action[chromedp.Void]
-	}{
+	steps := []browserStep{
 		{"the EHR opens the app", chromedp.Navigate(launchURL)},
 		{"consent page, no login", chromedp.WaitVisible(`button[value="allow"]`)},
 		{"allow", chromedp.Click(`button[value="allow"]`)},
 		{"data shown", chromedp.WaitVisible(`#vitals[data-ready="true"]`)},
 	}
-	for _, s := range steps {
-		if err := chromedp.Do(ctx, s.act); err != nil {
-			html, _ := chromedp.Run(ctx, chromedp.OuterHTML("body"))
-			t.Fatalf("%s: %v\npage: %.1500s", s.name, err, html)
-		}
-	}
+	runBrowserSteps(t, ctx, steps)
 	banner, err := chromedp.Run(ctx, chromedp.Text("#patient-banner"))
 	if err != nil {
 		t.Fatal(err)
