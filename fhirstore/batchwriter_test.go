@@ -118,3 +118,41 @@ func TestLoadFiles(t *testing.T) {
 		t.Errorf("the file after the failure was loaded: %v", err)
 	}
 }
+
+// TestConcurrentWrites: writers and the decision log share the one writer connection; the
+// state a transaction keeps (pending index rows, bound statements) must not leak into the
+// next one. Every write must succeed and be searchable.
+func TestConcurrentWrites(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	const writers, each = 4, 40
+	errs := make(chan error, writers*each)
+	done := make(chan struct{})
+	for w := range writers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range each {
+				id := fmt.Sprintf("cw-%d-%d", w, i)
+				_, _, err := s.Update(ctx, "Patient", id, []byte(`{"resourceType":"Patient","id":"`+id+`","name":[{"family":"Concurrent"}]}`), WriteOptions{})
+				if err != nil {
+					errs <- fmt.Errorf("%s: %w", id, err)
+				}
+				s.LogDecision(Decision{Method: "PUT", Path: "/Patient/" + id, Decision: "allow", Status: 200})
+			}
+		}()
+	}
+	for range writers {
+		<-done
+	}
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	res, err := s.Search(ctx, SearchRequest{Type: "Patient", Params: q("family=concurrent", "_summary=count")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *res.Total != writers*each {
+		t.Errorf("family=concurrent: %d, want %d (every write indexed)", *res.Total, writers*each)
+	}
+}

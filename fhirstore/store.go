@@ -248,22 +248,38 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	// A failed transaction leaves nothing for the next one.
-	defer s.pending.reset()
-	defer s.txs.reset()
+	// The per-transaction state (pending rows, bound statements) is cleared while this
+	// transaction still holds the writer connection: once Commit or Rollback gives it up,
+	// the next transaction may already be using that state.
+	done := false
+	defer func() {
+		if !done { // fn panicked
+			s.clearTxState()
+			tx.Rollback()
+		}
+	}()
 	s.pendingText = nil
-	defer func() { s.pendingText = nil }()
-	if err := fn(tx); err != nil {
-		return err
+	err = fn(tx)
+	if err == nil {
+		err = s.flushIndex(ctx, tx)
 	}
-	if err := s.flushIndex(ctx, tx); err != nil {
-		return err
+	if err == nil {
+		err = s.flushText(ctx, tx)
 	}
-	if err := s.flushText(ctx, tx); err != nil {
+	s.clearTxState()
+	done = true
+	if err != nil {
+		tx.Rollback()
 		return err
 	}
 	return tx.Commit()
+}
+
+// clearTxState forgets what the current write transaction kept between its statements.
+func (s *Store) clearTxState() {
+	s.pending.reset()
+	s.txs.reset()
+	s.pendingText = nil
 }
 
 func (s *Store) prepare(ctx context.Context) error {
