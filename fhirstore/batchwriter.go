@@ -7,7 +7,7 @@ import (
 
 // BatchWriter loads resources in large transactions on its own goroutine while the caller
 // produces more: decoding and validation run on the caller's goroutine, index extraction
-// on another (see extractAhead), SQLite on the writer's. A load is then bound by the
+// on another (see prepareAhead), SQLite on the writer's. A load is then bound by the
 // slowest of the three, not by their sum.
 //
 // Each resource is written by id (PUT semantics, no version growth for unchanged content).

@@ -37,53 +37,19 @@ type WriteOptions struct {
 // FormatInstant renders a time the way fhirbox writes meta.lastUpdated.
 func FormatInstant(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
 
-// Read returns the current version. ENotFound if it never existed, EGone if deleted.
+// Read returns the current version. ENotFound if it never existed or lies outside the
+// context's access filter, EGone if deleted, EForbidden if the filter allows no read of typ.
 func (s *Store) Read(ctx context.Context, typ, id string) (*Resource, error) {
-	if alts, ok := AccessFrom(ctx).For(typ, Read); ok && len(alts) > 0 {
-		return s.readConfined(ctx, typ, id, alts)
-	}
-	r, err := s.read(ctx, s.rq, typ, id)
+	a := AccessFrom(ctx)
+	alts, ok := a.For(typ, Read)
+	r, err := s.readVisible(ctx, s.rq, typ, id, alts)
 	if r == nil {
 		return nil, err
 	}
-	if aerr := s.allow(ctx, s.rq, typ, id, r.rid, Read); aerr != nil {
-		return nil, aerr
+	if !ok {
+		return nil, a.Denied(typ, Read)
 	}
 	return r, err
-}
-
-// readConfined reads typ/id under a confined grant with the access filter inside the same
-// query, as a column: one statement instead of a read and a visibility check.
-func (s *Store) readConfined(ctx context.Context, typ, id string, alts []Alternative) (*Resource, error) {
-	if err := checkTypeID(typ, id); err != nil {
-		return nil, err
-	}
-	cond, args, err := (&query{s: s, ctx: ctx, strict: true}).alternatives(typ, "r", alts)
-	if err != nil {
-		return nil, err
-	}
-	r := &Resource{Type: typ, ID: id}
-	var lu int64
-	var visible bool
-	err = s.rq.QueryRowContext(ctx, `SELECT r.rid, r.version, r.last_updated, r.deleted, h.json, `+cond+`
-		FROM resource_current r JOIN resource_history h ON h.hid = r.hid WHERE r.type = ? AND r.id = ?`,
-		append(args, typ, id)...).Scan(&r.rid, &r.Version, &lu, &r.Deleted, &r.JSON, &visible)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, Errorf(ENotFound, "%s/%s is not known", typ, id)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !visible {
-		e := Errorf(ENotFound, "%s/%s is not known", typ, id)
-		e.Denial = typ + "/" + id + " is outside what the token's scopes allow (another patient's compartment or a granular scope)"
-		return nil, e
-	}
-	r.LastUpdated = time.UnixMicro(lu).UTC()
-	if r.Deleted {
-		return r, &Error{Code: EGone, Message: typ + "/" + id + " was deleted (version " + r.VersionID() + ")"}
-	}
-	return r, nil
 }
 
 type querier interface {
@@ -93,24 +59,51 @@ type querier interface {
 }
 
 func (s *Store) read(ctx context.Context, q querier, typ, id string) (*Resource, error) {
+	return s.readVisible(ctx, q, typ, id, nil)
+}
+
+// readVisible reads typ/id; with alts (a confined grant) the access filter is a column of
+// the same query, so a resource outside it reads as not found in one statement.
+func (s *Store) readVisible(ctx context.Context, q querier, typ, id string, alts []Alternative) (*Resource, error) {
 	if err := checkTypeID(typ, id); err != nil {
 		return nil, err
 	}
+	visibleCol, args := "1", []any{}
+	if len(alts) > 0 {
+		cond, cargs, err := (&query{s: s, ctx: ctx, strict: true}).alternatives(typ, "r", alts)
+		if err != nil {
+			return nil, err
+		}
+		visibleCol, args = cond, cargs
+	}
 	r := &Resource{Type: typ, ID: id}
 	var lu int64
-	err := q.QueryRowContext(ctx, `SELECT rid, version, last_updated, deleted, json FROM resources WHERE type = ? AND id = ?`,
-		typ, id).Scan(&r.rid, &r.Version, &lu, &r.Deleted, &r.JSON)
+	var visible bool
+	err := q.QueryRowContext(ctx, `SELECT r.rid, r.version, r.last_updated, r.deleted, h.json, `+visibleCol+`
+		FROM resource_current r JOIN resource_history h ON h.hid = r.hid WHERE r.type = ? AND r.id = ?`,
+		append(args, typ, id)...).Scan(&r.rid, &r.Version, &lu, &r.Deleted, &r.JSON, &visible)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, Errorf(ENotFound, "%s/%s is not known", typ, id)
 	}
 	if err != nil {
 		return nil, err
 	}
+	if !visible {
+		return nil, outsideGrant(typ, id)
+	}
 	r.LastUpdated = time.UnixMicro(lu).UTC()
 	if r.Deleted {
 		return r, &Error{Code: EGone, Message: typ + "/" + id + " was deleted (version " + r.VersionID() + ")"}
 	}
 	return r, nil
+}
+
+// outsideGrant is the answer for a resource the access filter hides: not found, as if it
+// did not exist, with the real reason kept for the decision log.
+func outsideGrant(typ, id string) *Error {
+	e := Errorf(ENotFound, "%s/%s is not known", typ, id)
+	e.Denial = typ + "/" + id + " is absent or outside what the token's scopes allow (another patient's compartment or a granular scope)"
+	return e
 }
 
 // VRead returns one version. ENotFound if there is no such version; EGone if that version
@@ -452,9 +445,7 @@ func (s *Store) delete(ctx context.Context, tx *sql.Tx, typ, id, ifMatch string)
 			}
 		}
 		if !vis {
-			e := Errorf(ENotFound, "%s/%s is not known", typ, id)
-			e.Denial = typ + "/" + id + " is absent or outside what the token's scopes allow"
-			return e
+			return outsideGrant(typ, id)
 		}
 	}
 	if missing {
@@ -556,9 +547,7 @@ func (s *Store) allow(ctx context.Context, q querier, typ, id string, rid int64,
 		return err
 	}
 	if !vis {
-		e := Errorf(ENotFound, "%s/%s is not known", typ, id)
-		e.Denial = typ + "/" + id + " is outside what the token's scopes allow (another patient's compartment or a granular scope)"
-		return e
+		return outsideGrant(typ, id)
 	}
 	return nil
 }

@@ -58,7 +58,7 @@ type Store struct {
 	pendingText map[int64][2]string
 	// Hot write statements, prepared once on the writer connection: re-preparing them
 	// per resource cost a tenth of import time.
-	stmtCurrent, stmtInsert, stmtUpdate, stmtHistory, stmtNextRID *sql.Stmt
+	stmtCurrent, stmtInsert, stmtUpdate, stmtHistory, stmtMaxIDs *sql.Stmt
 	stmtPruneDecisions                                            *sql.Stmt
 	stmtDecisions                                                 []*sql.Stmt // 1, 2, 4 ... 256 rows
 	// txs is the state of the current write transaction (they are serial: one writer).
@@ -295,7 +295,7 @@ func (s *Store) prepare(ctx context.Context) error {
 			VALUES (?, ?, ?, ?, ?, 0, ?)`},
 		{&s.stmtUpdate, `UPDATE resource_current SET version = ?, last_updated = ?, deleted = ?, hid = ? WHERE rid = ?`},
 		{&s.stmtPruneDecisions, `DELETE FROM decision_log WHERE id <= (SELECT max(id) FROM decision_log) - ?`},
-		{&s.stmtNextRID, `SELECT (SELECT coalesce(max(rid), 0) FROM resource_current), (SELECT coalesce(max(hid), 0) FROM resource_history)`},
+		{&s.stmtMaxIDs, `SELECT (SELECT coalesce(max(rid), 0) FROM resource_current), (SELECT coalesce(max(hid), 0) FROM resource_history)`},
 	} {
 		st, err := s.w.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -339,7 +339,7 @@ func (s *Store) stmt(ctx context.Context, tx *sql.Tx, st *sql.Stmt) *sql.Stmt {
 func (s *Store) nextIDs(ctx context.Context, tx *sql.Tx, newRID bool) (rid, hid int64, err error) {
 	t := &s.txs
 	if !t.counted {
-		if err := s.stmt(ctx, tx, s.stmtNextRID).QueryRowContext(ctx).Scan(&t.lastRID, &t.lastHID); err != nil {
+		if err := s.stmt(ctx, tx, s.stmtMaxIDs).QueryRowContext(ctx).Scan(&t.lastRID, &t.lastHID); err != nil {
 			return 0, 0, err
 		}
 		t.counted = true
