@@ -26,8 +26,13 @@ func openAuth(ctx context.Context, g globalFlags, stderr io.Writer) (*fhirstore.
 	return store, a, err
 }
 
+// openDB opens the database the global flags name, logging to stderr.
+func openDB(ctx context.Context, g globalFlags, stderr io.Writer) (*fhirstore.Store, error) {
+	return fhirstore.Open(ctx, fhirstore.Options{Path: g.db, Memory: g.memory, Logger: newLogger(g.logFormat, stderr)})
+}
+
 func openAuthBase(ctx context.Context, g globalFlags, stderr io.Writer) (*fhirstore.Store, *auth.Server, string, error) {
-	store, err := fhirstore.Open(ctx, fhirstore.Options{Path: g.db, Memory: g.memory, Logger: newLogger(g.logFormat, stderr)})
+	store, err := openDB(ctx, g, stderr)
 	if err != nil {
 		return nil, nil, "", err
 	}

@@ -21,7 +21,7 @@ func exportCmd(ctx context.Context, g globalFlags, types []string, dir string, s
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	store, err := fhirstore.Open(ctx, fhirstore.Options{Path: g.db, Memory: g.memory, Logger: newLogger(g.logFormat, stderr)})
+	store, err := openDB(ctx, g, stderr)
 	if err != nil {
 		return err
 	}

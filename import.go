@@ -26,7 +26,7 @@ func importCmd(ctx context.Context, g globalFlags, paths []string, stdout, stder
 	if err != nil {
 		return err
 	}
-	store, err := fhirstore.Open(ctx, fhirstore.Options{Path: g.db, Memory: g.memory, Logger: newLogger(g.logFormat, stderr)})
+	store, err := openDB(ctx, g, stderr)
 	if err != nil {
 		return err
 	}

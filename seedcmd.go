@@ -32,7 +32,7 @@ func loadSeed(ctx context.Context, store *fhirstore.Store, patients int, seedNum
 
 // seedCmd builds (or adds to) a database with a synthetic population.
 func seedCmd(ctx context.Context, g globalFlags, patients int, seedNum int64, stdout, stderr io.Writer) error {
-	store, err := fhirstore.Open(ctx, fhirstore.Options{Path: g.db, Memory: g.memory, Logger: newLogger(g.logFormat, stderr)})
+	store, err := openDB(ctx, g, stderr)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func resetCmd(ctx context.Context, g globalFlags, stdout, stderr io.Writer) erro
 
 // reindexCmd rebuilds the search indexes of the database with this fhirbox's definitions.
 func reindexCmd(ctx context.Context, g globalFlags, stdout, stderr io.Writer) error {
-	store, err := fhirstore.Open(ctx, fhirstore.Options{Path: g.db, Memory: g.memory, Logger: newLogger(g.logFormat, stderr)})
+	store, err := openDB(ctx, g, stderr)
 	if err != nil {
 		return err
 	}

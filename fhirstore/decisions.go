@@ -99,15 +99,18 @@ func (s *Store) Decisions(ctx context.Context, f DecisionFilter) ([]Decision, er
 		f.Limit = 100
 	}
 	w := &whereClause{}
-	w.add("1")
 	if f.Client != "" {
 		w.add("client = ?", f.Client)
 	}
 	if f.Decision != "" {
 		w.add("decision = ?", f.Decision)
 	}
+	where := ""
+	if len(w.conds) > 0 {
+		where = "WHERE " + w.sql()
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT at, method, path, client, user, patient, scopes, decision, status, reason
-		FROM decision_log WHERE `+w.sql()+` ORDER BY id DESC LIMIT ?`, append(w.args, min(f.Limit, MaxDecisions))...)
+		FROM decision_log `+where+` ORDER BY id DESC LIMIT ?`, append(w.args, min(f.Limit, MaxDecisions))...)
 	if err != nil {
 		return nil, err
 	}

@@ -59,8 +59,8 @@ type Store struct {
 	// Hot write statements, prepared once on the writer connection: re-preparing them
 	// per resource cost a tenth of import time.
 	stmtCurrent, stmtInsert, stmtUpdate, stmtHistory, stmtMaxIDs *sql.Stmt
-	stmtPruneDecisions                                            *sql.Stmt
-	stmtDecisions                                                 []*sql.Stmt // 1, 2, 4 ... 256 rows
+	stmtPruneDecisions                                           *sql.Stmt
+	stmtDecisions                                                []*sql.Stmt // 1, 2, 4 ... 256 rows
 	// txs is the state of the current write transaction (they are serial: one writer).
 	txs txState
 	// cursorKey signs paging cursors.
