@@ -82,7 +82,7 @@ func (s *Store) SetMeta(ctx context.Context, key string, value []byte) error {
 }
 
 // Optimize refreshes the query planner's statistics; run it after bulk loads so searches
-// pick the most selective index.
+// pick the most selective index. The writer's analysis_limit keeps it to sqlite_stat1.
 func (s *Store) Optimize(ctx context.Context) error {
 	_, err := s.w.ExecContext(ctx, "PRAGMA optimize=0x10002")
 	return err
