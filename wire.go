@@ -100,12 +100,15 @@ func (g grantResolver) ResolveGrant(ctx context.Context, bearer string) (*server
 	if err != nil {
 		return nil, err
 	}
-	out := &server.Grant{ClientID: gr.ClientID, User: gr.User, Patient: gr.Patient, Audience: gr.Audience}
-	for _, sc := range gr.Scopes {
-		out.Scopes = append(out.Scopes, server.GrantScope{Raw: sc.Raw, Level: sc.Level, ResourceType: sc.ResourceType,
-			Interactions: sc.Interactions, Query: sc.Query})
-	}
-	return out, nil
+	// One server.Grant per cached token, so the server's derived access filter is kept too.
+	return gr.Memo(func() any {
+		out := &server.Grant{ClientID: gr.ClientID, User: gr.User, Patient: gr.Patient, Audience: gr.Audience}
+		for _, sc := range gr.Scopes {
+			out.Scopes = append(out.Scopes, server.GrantScope{Raw: sc.Raw, Level: sc.Level, ResourceType: sc.ResourceType,
+				Interactions: sc.Interactions, Query: sc.Query})
+		}
+		return out
+	}).(*server.Grant), nil
 }
 
 // smartSecurity is the CapabilityStatement's rest.security for SMART on FHIR.

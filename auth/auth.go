@@ -50,6 +50,26 @@ type Grant struct {
 	Scopes                                      []Scope
 	Audience                                    string
 	IssuedAt, ExpiresAt                         time.Time
+
+	// memo is shared by every copy ResolveToken returns for one cached token.
+	memo *grantMemo
+}
+
+type grantMemo struct {
+	once sync.Once
+	v    any
+}
+
+// Memo returns what build derives from this grant, computing it once per cached token:
+// the FHIR server keeps its access filter here, so a request with a known token does not
+// convert scopes again. build must depend only on the grant. A Grant not returned by
+// ResolveToken has no memo and builds every time.
+func (g *Grant) Memo(build func() any) any {
+	if g.memo == nil {
+		return build()
+	}
+	g.memo.once.Do(func() { g.memo.v = build() })
+	return g.memo.v
 }
 
 // ErrInvalidToken is returned by ResolveToken for bad, expired or revoked tokens.
@@ -76,7 +96,7 @@ type Server struct {
 	kid   string
 	pages *ui.Pages
 
-	cache    sync.Map // [32]byte sha256(bearer) -> *cacheEntry
+	cache    sync.Map // bearer string -> *cacheEntry
 	jwks     jwksCache
 	mu       sync.Mutex
 	sessions map[string]*session

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"strings"
@@ -200,7 +199,9 @@ var cacheInserts atomic.Int64
 // expires (at most cacheTTL); revocation evicts them.
 func (s *Server) ResolveToken(ctx context.Context, bearer string) (*Grant, error) {
 	now := s.now()
-	key := sha256.Sum256([]byte(bearer))
+	// The token itself is the key: an exact match, hashed by the map, with no digest to
+	// compute on every request.
+	key := bearer
 	if v, ok := s.cache.Load(key); ok {
 		e := v.(*cacheEntry)
 		if now.Before(e.until) {
@@ -220,7 +221,7 @@ func (s *Server) ResolveToken(ctx context.Context, bearer string) (*Grant, error
 	g := &Grant{
 		TokenID: t.id, ClientID: t.clientID, User: t.fhirUser, Patient: t.ctx.patient, Encounter: t.ctx.encounter,
 		FHIRContext: t.ctx.extra.FHIRContext, Scope: t.scope, Scopes: parseScopes(t.scope), Audience: s.cfg.FHIRBaseURL,
-		IssuedAt: time.Unix(t.issued, 0), ExpiresAt: time.Unix(t.expires, 0),
+		IssuedAt: time.Unix(t.issued, 0), ExpiresAt: time.Unix(t.expires, 0), memo: &grantMemo{},
 	}
 	until := now.Add(cacheTTL)
 	if g.ExpiresAt.Before(until) {

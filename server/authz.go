@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"fhirbox/fhirstore"
@@ -19,6 +20,32 @@ type Grant struct {
 	Patient  string // patient in context
 	Audience string
 	Scopes   []GrantScope
+
+	// derived holds the access filter and scope list built from the grant, once per panel
+	// setting: a resolver that returns the same *Grant for a cached token saves the
+	// conversion on every request. A Grant must not change once it has been resolved.
+	derived [2]struct {
+		once   sync.Once
+		access *fhirstore.Access
+		scopes string
+	}
+}
+
+// derive returns the grant's access filter and its scopes as one string.
+func (g *Grant) derive(panel bool) (*fhirstore.Access, string) {
+	d := &g.derived[0]
+	if panel {
+		d = &g.derived[1]
+	}
+	d.once.Do(func() {
+		d.access = accessFor(g, panel)
+		raw := make([]string, len(g.Scopes))
+		for i, sc := range g.Scopes {
+			raw[i] = sc.Raw
+		}
+		d.scopes = strings.Join(raw, " ")
+	})
+	return d.access, d.scopes
 }
 
 // GrantScope is one resource scope of a Grant, with v1 scopes already mapped to letters.
@@ -104,16 +131,13 @@ func (s *Server) withGrant(next http.Handler) http.Handler {
 			s.unauthorized(w, r, "invalid_token", "the access token was issued for "+g.Audience+", not for "+s.BaseURL())
 			return
 		}
+		access, scopes := g.derive(s.cfg.PractitionerPanel)
 		rec := &decisionRecord{}
-		ctx := context.WithValue(fhirstore.WithAccess(r.Context(), accessFor(g, s.cfg.PractitionerPanel)), decisionKey{}, rec)
+		ctx := context.WithValue(fhirstore.WithAccess(r.Context(), access), decisionKey{}, rec)
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(ctx))
-		var scopes []string
-		for _, sc := range g.Scopes {
-			scopes = append(scopes, sc.Raw)
-		}
 		d := fhirstore.Decision{At: time.Now(), Method: r.Method, Path: r.URL.RequestURI(), Client: g.ClientID, User: g.User,
-			Patient: g.Patient, Scopes: strings.Join(scopes, " "), Decision: "allow", Status: sw.status, Reason: "allowed by the token's scopes"}
+			Patient: g.Patient, Scopes: scopes, Decision: "allow", Status: sw.status, Reason: "allowed by the token's scopes"}
 		if rec.denied {
 			d.Decision, d.Reason = "deny", rec.reason
 		} else if sw.status >= 400 {
