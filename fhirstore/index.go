@@ -90,10 +90,11 @@ func extract(typ, id string, res map[string]any) (*indexRows, error) {
 		if sp.expr == nil || sp.Code == "_id" || sp.Code == "_lastUpdated" {
 			continue
 		}
+		if len(sp.unionOf) > 0 {
+			continue // stored under its parts
+		}
 		if sp.Kind == "composite" {
-			if len(sp.unionOf) == 0 {
-				rows.addTuples(sp, res, typ)
-			}
+			rows.addTuples(sp, res, typ)
 			continue
 		}
 		for _, n := range sp.expr.eval(res, typ) {

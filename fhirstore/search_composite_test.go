@@ -334,3 +334,42 @@ func TestReindexOldDatabase(t *testing.T) {
 		t.Errorf("index_version = %q (%v), want %s", v, err, indexVersion)
 	}
 }
+
+// The combo parameters store nothing of their own: they are searched through their parts
+// (combo-code = code | component-code), and must answer as if they held every value.
+func TestSearchComboParams(t *testing.T) {
+	s := newCompositeStore(t)
+	runSearchCases(t, s, []searchCase{
+		{"code-root", "Observation", q("combo-code=http://loinc.org|85354-9"), "bp1,bp2"},
+		{"code-component", "Observation", q("combo-code=8480-6"), "bp1,bp2"},
+		{"code-root-plain", "Observation", q("combo-code=8867-4"), "hr1"},
+		{"code-or-root-component", "Observation", q("combo-code=8867-4,8462-4"), "bp1,bp2,hr1"},
+		{"code-second-coding", "Observation", q("combo-code=http://local|GLU"), "glu1"},
+		{"code-text", "Observation", q("combo-code:text=systolic"), "bp1"},
+		{"code-missing", "Observation", q("combo-code:missing=true"), ""},
+		{"value-root", "Observation", q("combo-value-quantity=72"), "hr1"},
+		{"value-component", "Observation", q("combo-value-quantity=80"), "bp1"},
+		{"value-gt", "Observation", q("combo-value-quantity=gt130"), "bp2,wt1"},
+		{"value-unit", "Observation", q("combo-value-quantity=120|http://unitsofmeasure.org|mm[Hg]"), "bp1"},
+		{"value-missing", "Observation", q("combo-value-quantity:missing=true"), "bt1,lmp1,lmp2,note1,note2,note3"},
+		{"value-present", "Observation", q("combo-value-quantity:missing=false"), "bp1,bp2,hr1,glu1,wt1"},
+		{"concept", "Observation", q("combo-value-concept=http://snomed.info/sct|112144000"), "bt1"},
+		{"with-plain", "Observation", q("combo-code=8480-6", "combo-value-quantity=gt130"), "bp2"},
+	})
+	pt, _ := loadParams()
+	for code, table := range map[string]string{"combo-code": "idx_token", "combo-value-quantity": "idx_number", "combo-code-value-quantity": "idx_composite"} {
+		var n int
+		if err := s.r.QueryRow(`SELECT count(*) FROM `+table+` WHERE pid = ?`, pt.byType["Observation"][code].PID).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%s: %d rows of its own in %s (%v), want none", code, n, table, err)
+		}
+	}
+	// Sorting takes the smallest value over the parts: bp1's 80, bp2's 90.
+	res, err := s.Search(context.Background(), SearchRequest{Type: "Observation",
+		Params: q("combo-value-quantity:missing=false", "_sort=combo-value-quantity")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := split(res); !slices.Equal(got, list("glu1,hr1,bp1,bp2,wt1")) {
+		t.Errorf("_sort=combo-value-quantity: got %v, want glu1,hr1,bp1,bp2,wt1", got)
+	}
+}

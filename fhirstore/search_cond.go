@@ -52,9 +52,9 @@ func (q *query) param(types []string, a, name, value string, depth int) (string,
 		}
 		sps = append(sps, sp)
 	}
-	pids := make([]any, len(sps))
-	for i, sp := range sps {
-		pids[i] = sp.PID
+	var pids []any
+	for _, sp := range sps {
+		pids = append(pids, sp.storedPIDs()...)
 	}
 	pidIn := "pid IN (" + strings.TrimSuffix(strings.Repeat("?,", len(pids)), ",") + ")"
 	sp := sps[0]
@@ -71,7 +71,7 @@ func (q *query) param(types []string, a, name, value string, depth int) (string,
 		}
 		var tpids []any
 		for _, sp := range sps {
-			tpids = append(tpids, sp.tuplePIDs()...)
+			tpids = append(tpids, sp.storedPIDs()...)
 		}
 		in := "pid IN (" + strings.TrimSuffix(strings.Repeat("?,", len(tpids)), ",") + ")"
 		return a + ".rid IN (SELECT rid FROM idx_composite WHERE " + in + " AND " + cond + ")", append(tpids, args...), nil

@@ -41,7 +41,7 @@ func (q *query) sort(types []string, spec string) ([]sortTerm, error) {
 			if sp == nil || !supportedKind(sp) || sp.Kind == "composite" {
 				return nil, q.bad("_sort", "cannot sort on %q: not a search parameter of %s", key, t)
 			}
-			pids, kind = append(pids, sp.PID), sp.Kind
+			pids, kind = append(pids, sp.storedPIDs()...), sp.Kind
 		}
 		agg := "min"
 		if desc {

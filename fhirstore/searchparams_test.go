@@ -27,7 +27,9 @@ func TestSearchParamsCompile(t *testing.T) {
 
 // The combo composites store no tuples of their own: they are the union of the plain and
 // the component composites, found from the definitions.
-func TestCompositeUnions(t *testing.T) {
+// The parameters whose values are exactly other parameters' values are found from the
+// definitions, and only those: each is stored under its parts.
+func TestUnionParams(t *testing.T) {
 	pt, err := loadParams()
 	if err != nil {
 		t.Fatal(err)
@@ -50,13 +52,17 @@ func TestCompositeUnions(t *testing.T) {
 	for combo, want := range map[string][2]string{
 		"combo-code-value-quantity": {"code-value-quantity", "component-code-value-quantity"},
 		"combo-code-value-concept":  {"code-value-concept", "component-code-value-concept"},
+		"combo-code":                {"code", "component-code"},
+		"combo-value-quantity":      {"value-quantity", "component-value-quantity"},
+		"combo-value-concept":       {"value-concept", "component-value-concept"},
+		"combo-data-absent-reason":  {"data-absent-reason", "component-data-absent-reason"},
 	} {
 		u := obs[combo].unionOf
 		if len(u) != 2 || u[0].Code != want[0] || u[1].Code != want[1] {
 			t.Errorf("%s.unionOf = %v, want %v", combo, u, want)
 		}
 	}
-	if n != 2 {
-		t.Errorf("%d composites are unions, want the two Observation combos", n)
+	if n != 6 {
+		t.Errorf("%d parameters are unions, want the six Observation combos", n)
 	}
 }
