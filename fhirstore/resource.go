@@ -69,7 +69,7 @@ func (s *Store) readVisible(ctx context.Context, q querier, typ, id string, alts
 		return nil, err
 	}
 	visibleCol, args := "1", []any{}
-	if len(alts) > 0 {
+	if len(alts) > 0 && !ownPatient(typ, id, alts) {
 		cond, cargs, err := (&query{s: s, ctx: ctx, strict: true}).alternatives(typ, "r", alts)
 		if err != nil {
 			return nil, err
@@ -96,6 +96,20 @@ func (s *Store) readVisible(ctx context.Context, q querier, typ, id string, alts
 		return r, &Error{Code: EGone, Message: typ + "/" + id + " was deleted (version " + r.VersionID() + ")"}
 	}
 	return r, nil
+}
+
+// ownPatient reports a patient reading their own Patient resource, which is in their
+// compartment by definition: no membership lookup is needed.
+func ownPatient(typ, id string, alts []Alternative) bool {
+	if typ != "Patient" {
+		return false
+	}
+	for _, alt := range alts {
+		if alt.Patient == id && alt.Practitioner == "" && len(alt.Constraints) == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // outsideGrant is the answer for a resource the access filter hides: not found, as if it
