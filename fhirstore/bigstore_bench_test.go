@@ -40,6 +40,29 @@ func BenchmarkBigStore(b *testing.B) {
 		{"Condition?_content=diabetes&_count=20", "Condition", url.Values{"_content": {"diabetes"}, "_count": {"20"}, "_total": {"none"}}},
 		{"Observation?patient&_content=heart", "Observation", url.Values{"patient": {"pat-002900"}, "_content": {"heart"}}},
 	}
+	if os.Getenv("FHIRBOX_BENCH_EXPLAIN") != "" {
+		// EXPLAIN QUERY PLAN of each search's page query.
+		for _, c := range cases {
+			traceSearch = func(sqlText string, args []any) {
+				rows, err := s.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+sqlText, args...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer rows.Close()
+				b.Logf("%s\n%s", c.name, sqlText)
+				for rows.Next() {
+					var id, parent, notused int
+					var detail string
+					rows.Scan(&id, &parent, &notused, &detail)
+					b.Logf("  %d %d %s", id, parent, detail)
+				}
+			}
+			if _, err := s.Search(ctx, SearchRequest{Type: c.typ, Params: c.params}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		traceSearch = nil
+	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			var times []time.Duration

@@ -46,6 +46,10 @@ type SearchResult struct {
 	Warnings []Issue    // parameters ignored in lenient mode
 }
 
+// traceSearch, when set (by benchmarks), sees each page query and its arguments, so its
+// query plan can be shown.
+var traceSearch func(sqlText string, args []any)
+
 // Caps on what one search may cost.
 const (
 	DefaultCount  = 50
@@ -288,6 +292,9 @@ func (q *query) run(db querier, cur cursor) (*SearchResult, error) {
 	sqlText := "SELECT " + cols + " FROM resource_current r JOIN resource_history h ON h.hid = r.hid WHERE " +
 		pw.sql() + " ORDER BY " + order + " LIMIT ?"
 	args := append(append(append(colArgs, pw.args...), orderArgs...), count+1)
+	if traceSearch != nil {
+		traceSearch(sqlText, args)
+	}
 	rows, err := db.QueryContext(q.ctx, sqlText, args...)
 	if err != nil {
 		return nil, err
