@@ -60,7 +60,7 @@ func TestBrowserStandaloneLaunch(t *testing.T) {
 		}
 		return v
 	}
-	banner, vitals, tokenResponse := read("#patient-banner"), read("#vitals"), read("#token-response")
+	banner, vitals, tokenResponse, shown := read("#patient-banner"), read("#vitals"), read("#token-response"), read("#steps")
 	location, err := chromedp.Run(ctx, chromedp.Location())
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +71,10 @@ func TestBrowserStandaloneLaunch(t *testing.T) {
 	}
 	if !strings.Contains(tokenResponse, `"patient"`) || !strings.Contains(tokenResponse, "pat-000002") {
 		t.Errorf("token response lacks the patient context: %.300s", tokenResponse)
+	}
+	// The app decodes the access token without verifying it: ES256, typ at+jwt.
+	if !strings.Contains(shown, "ES256") || !strings.Contains(shown, "at+jwt") {
+		t.Errorf("decoded access token does not show ES256 / at+jwt: %.2000s", shown)
 	}
 	if strings.TrimSpace(vitals) == "" {
 		t.Error("no vital signs shown")

@@ -6,7 +6,6 @@ package auth
 import (
 	"context"
 	"crypto/rand"
-	"crypto/rsa"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
@@ -92,9 +91,10 @@ type Server struct {
 	db    *sql.DB
 	log   *slog.Logger
 	now   func() time.Time
-	key   *rsa.PrivateKey
-	kid   string
 	pages *ui.Pages
+
+	idKey     signingKey // RSA, RS256: id_tokens (and access tokens issued before ES256)
+	accessKey signingKey // P-256, ES256: access tokens
 
 	cache    sync.Map // bearer string -> *cacheEntry
 	jwks     jwksCache
@@ -106,7 +106,7 @@ type Server struct {
 }
 
 // New opens the authorization server: it migrates its tables and loads or creates
-// its signing key.
+// its signing keys.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.DB == nil {
 		return nil, errors.New("auth: Config.DB is required")
@@ -141,8 +141,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.migrate(ctx); err != nil {
 		return nil, fmt.Errorf("auth: migrate: %w", err)
 	}
-	if err := s.loadKey(ctx); err != nil {
-		return nil, fmt.Errorf("auth: signing key: %w", err)
+	if err := s.loadKeys(ctx); err != nil {
+		return nil, fmt.Errorf("auth: signing keys: %w", err)
 	}
 	return s, nil
 }

@@ -89,9 +89,18 @@ func TestDiscovery(t *testing.T) {
 	}
 	// JWKS
 	resp, m = getJSON(t, e.base+"/auth/jwks", "")
-	k := m["keys"].([]any)[0].(map[string]any)
-	if resp.StatusCode != 200 || k["kty"] != "RSA" || k["kid"] != e.srv.kid || k["alg"] != "RS256" || k["use"] != "sig" || k["n"] == nil || k["e"] == nil || k["d"] != nil {
+	// Both public keys: RSA for id_tokens, P-256 for access tokens.
+	keys, _ := m["keys"].([]any)
+	if resp.StatusCode != 200 || len(keys) != 2 {
 		t.Fatalf("jwks %v", m)
+	}
+	k, ec := keys[0].(map[string]any), keys[1].(map[string]any)
+	if k["kty"] != "RSA" || k["kid"] != e.srv.idKey.kid || k["alg"] != "RS256" || k["use"] != "sig" || k["n"] == nil || k["e"] == nil || k["d"] != nil {
+		t.Fatalf("jwks RSA key %v", k)
+	}
+	if ec["kty"] != "EC" || ec["crv"] != "P-256" || ec["kid"] != e.srv.accessKey.kid || ec["alg"] != "ES256" || ec["use"] != "sig" ||
+		ec["x"] == nil || ec["y"] == nil || ec["d"] != nil || ec["kid"] == k["kid"] {
+		t.Fatalf("jwks EC key %v", ec)
 	}
 }
 

@@ -173,17 +173,17 @@ func TestEHRLaunchContext(t *testing.T) {
 				t.Fatal(err)
 			}
 			var idc idTokenClaims
-			if err := idt.Claims(&e.srv.key.PublicKey, &idc); err != nil || idc.Subject != "doc" || idc.FHIRUser != e.fhir+"/Practitioner/p1" {
+			if err := idt.Claims(e.srv.idKey.public(), &idc); err != nil || idc.Subject != "doc" || idc.FHIRUser != e.fhir+"/Practitioner/p1" {
 				t.Fatalf("id_token: %v %+v", err, idc)
 			}
 			access := tok["access_token"].(string)
 			if format == "jwt" {
-				at, err := jwt.ParseSigned(access, []jose.SignatureAlgorithm{jose.RS256})
+				at, err := jwt.ParseSigned(access, []jose.SignatureAlgorithm{jose.ES256})
 				if err != nil {
 					t.Fatal(err)
 				}
 				var claims map[string]any
-				if err := at.Claims(&e.srv.key.PublicKey, &claims); err != nil {
+				if err := at.Claims(e.srv.accessKey.public(), &claims); err != nil {
 					t.Fatal(err)
 				}
 				if claims["patient"] != "pt5" || claims["encounter"] != "enc9" || !reflect.DeepEqual(claims["fhirContext"], fullContext["fhirContext"]) ||
@@ -280,9 +280,12 @@ func TestEHRLaunchWithoutFHIRContext(t *testing.T) {
 		tok.Extra("patient") != "pt2" || tok.Extra("need_patient_banner") != false {
 		t.Fatalf("token: fhirContext=%v tenant=%v intent=%v patient=%v", tok.Extra("fhirContext"), tok.Extra("tenant"), tok.Extra("intent"), tok.Extra("patient"))
 	}
-	at, _ := jwt.ParseSigned(tok.AccessToken, []jose.SignatureAlgorithm{jose.RS256})
+	at, err := jwt.ParseSigned(tok.AccessToken, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var claims map[string]any
-	if err := at.Claims(&e.srv.key.PublicKey, &claims); err != nil {
+	if err := at.Claims(e.srv.accessKey.public(), &claims); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := claims["fhirContext"]; ok || claims["patient"] != "pt2" {
@@ -415,7 +418,7 @@ func idTokenSubject(t *testing.T, e *env, tok *oauth2.Token) (string, string) {
 		t.Fatalf("id_token: %v", err)
 	}
 	var c idTokenClaims
-	if err := parsed.Claims(&e.srv.key.PublicKey, &c); err != nil {
+	if err := parsed.Claims(e.srv.idKey.public(), &c); err != nil {
 		t.Fatal(err)
 	}
 	return c.Subject, c.FHIRUser

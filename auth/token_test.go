@@ -221,17 +221,20 @@ func TestIDToken(t *testing.T) {
 		FHIRUser string `json:"fhirUser"`
 		Name     string `json:"name"`
 	}
-	if err := parsed.Claims(&e.srv.key.PublicKey, &c); err != nil {
+	if err := parsed.Claims(e.srv.idKey.public(), &c); err != nil {
 		t.Fatal(err)
 	}
-	if parsed.Headers[0].KeyID != e.srv.kid || c.Issuer != e.fhir || c.Subject != "doc" || len(c.Audience) != 1 || c.Audience[0] != "public-app" ||
+	if parsed.Headers[0].KeyID != e.srv.idKey.kid || parsed.Headers[0].ExtraHeaders[jose.HeaderType] != "JWT" || c.Issuer != e.fhir || c.Subject != "doc" || len(c.Audience) != 1 || c.Audience[0] != "public-app" ||
 		c.Nonce != "n-0S6_WzA2Mj" || c.FHIRUser != e.fhir+"/Practitioner/p1" || c.Expiry == nil || c.IssuedAt == nil || c.Name != "Dr Who" {
 		t.Fatalf("O1: %+v", c)
 	}
 	// The JWT access token carries the documented claims.
-	at, _ := jwt.ParseSigned(tok.AccessToken, []jose.SignatureAlgorithm{jose.RS256})
+	at, err := jwt.ParseSigned(tok.AccessToken, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var ac accessClaims
-	if err := at.Claims(&e.srv.key.PublicKey, &ac); err != nil || ac.Issuer != e.fhir || ac.Audience[0] != e.fhir || ac.ClientID != "public-app" ||
+	if err := at.Claims(e.srv.accessKey.public(), &ac); err != nil || ac.Issuer != e.fhir || ac.Audience[0] != e.fhir || ac.ClientID != "public-app" ||
 		ac.Scope != "openid fhirUser profile user/*.rs" || ac.FHIRUser != "Practitioner/p1" || ac.ID == "" || ac.Subject != "doc" {
 		t.Fatalf("access claims %v %+v", err, ac)
 	}

@@ -70,7 +70,7 @@ func (s *Server) issue(ctx context.Context, p issueParams) (map[string]any, erro
 			FHIRContext: p.ctx.extra.FHIRContext, FHIRUser: p.fhirUser,
 		}
 		var err error
-		if access, err = s.sign(c); err != nil {
+		if access, err = s.accessKey.sign(c); err != nil {
 			return nil, err
 		}
 	}
@@ -92,7 +92,7 @@ func (s *Server) issue(ctx context.Context, p issueParams) (map[string]any, erro
 				c.Name = u.Name
 			}
 		}
-		idt, err := s.sign(c)
+		idt, err := s.idKey.sign(c)
 		if err != nil {
 			return nil, err
 		}

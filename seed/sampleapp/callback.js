@@ -37,7 +37,7 @@ function showToken(title, token) {
   const p = jwt.payload;
   return step(
     title,
-    kv([["alg", jwt.header.alg], ["kid", jwt.header.kid], ["iss", p.iss], ["sub", p.sub], ["aud", Array.isArray(p.aud) ? p.aud.join(", ") : p.aud],
+    kv([["alg", jwt.header.alg], ["typ", jwt.header.typ], ["kid", jwt.header.kid], ["iss", p.iss], ["sub", p.sub], ["aud", Array.isArray(p.aud) ? p.aud.join(", ") : p.aud],
       ["scope", p.scope], ["patient", p.patient], ["fhirUser", p.fhirUser], ["iat", time(p.iat)], ["exp", time(p.exp)]]),
     el("details", {}, el("summary", { text: "Header and payload" }), codeBlock({ header: jwt.header, payload: p })),
     el("p", { class: "help", text: "Decoded in the browser without checking the signature: verifying is the resource server's job (with the JWKS)." }),
