@@ -2,6 +2,7 @@ package fhirstore
 
 import (
 	"fmt"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -18,8 +19,10 @@ var benchPaths = func() []string {
 }()
 
 // benchDecision is the i-th decision of a busy app: the same token (client, user, patient,
-// scopes) reading patients, one request in ten denied.
-func benchDecision(at time.Time, i int) Decision {
+// scopes) reading patients, one request in ten denied. With distinct set every decision
+// has a reason of its own instead, the worst case for a log that stores each reason once:
+// a client probing for ids that do not exist.
+func benchDecision(at time.Time, i int, distinct bool) Decision {
 	d := Decision{At: at.Add(time.Duration(i) * time.Microsecond), Method: "GET",
 		Path: benchPaths[i%len(benchPaths)], Client: "sample-app", User: "Practitioner/prac-0001",
 		Patient: "pat-000001", Scopes: "launch/patient openid fhirUser patient/Patient.rs patient/Observation.rs",
@@ -28,6 +31,9 @@ func benchDecision(at time.Time, i int) Decision {
 		d.Path = "/fhir/MedicationRequest?patient=pat-000001"
 		d.Decision, d.Status = "deny", 403
 		d.Reason = "the token's scopes do not allow searching MedicationRequest (needs patient/MedicationRequest.s)"
+	}
+	if distinct {
+		d.Status, d.Reason = 404, "Patient/x-"+strconv.Itoa(i)+" is not known"
 	}
 	return d
 }
@@ -43,16 +49,25 @@ func processCPU(b *testing.B) time.Duration {
 }
 
 // BenchmarkDecisionLog logs decisions through LogDecision and FlushDecisions on a log that
-// is already full, so every batch also prunes. cpu-ns/decision is the process's CPU time
-// per decision (the background writer's included), the cost the log takes from request
-// handling. batch=256 is a busy server (the writer's full batches), batch=16 a quieter one.
+// is already full, so every batch also replaces (or prunes) old ones. cpu-ns/decision is
+// the process's CPU time per decision (the background writer's included), the cost the
+// log takes from request handling. batch=256 is a busy server (the writer's full
+// batches), batch=16 a quieter one; distinct gives every decision a reason of its own.
 func BenchmarkDecisionLog(b *testing.B) {
-	for _, batch := range []int{256, 16} {
-		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+	for _, bc := range []struct {
+		batch    int
+		distinct bool
+	}{{256, false}, {16, false}, {256, true}} {
+		name := fmt.Sprintf("batch=%d", bc.batch)
+		if bc.distinct {
+			name += "/distinct"
+		}
+		b.Run(name, func(b *testing.B) {
+			batch := bc.batch
 			s := openTestStore(b)
 			at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 			for i := range MaxDecisions {
-				s.LogDecision(benchDecision(at, i))
+				s.LogDecision(benchDecision(at, i, bc.distinct))
 				if i%1000 == 999 {
 					s.FlushDecisions()
 				}
@@ -63,7 +78,7 @@ func BenchmarkDecisionLog(b *testing.B) {
 			cpu0 := processCPU(b)
 			b.ResetTimer()
 			for b.Loop() {
-				s.LogDecision(benchDecision(at, n))
+				s.LogDecision(benchDecision(at, n, bc.distinct))
 				n++
 				if n%batch == 0 {
 					s.FlushDecisions()
@@ -78,9 +93,8 @@ func BenchmarkDecisionLog(b *testing.B) {
 				b.Fatal(err)
 			}
 			// Nothing dropped (the queue never fills) and the log stays bounded.
-			if len(ds) != MaxDecisions || !ds[0].At.Equal(at.Add(time.Duration(n-1)*time.Microsecond)) {
-				b.Fatalf("log holds %d decisions, newest at %v; want %d, newest at %v", len(ds), ds[0].At,
-					MaxDecisions, at.Add(time.Duration(n-1)*time.Microsecond))
+			if newest := at.Add(time.Duration(n-1) * time.Microsecond); len(ds) != MaxDecisions || !ds[0].At.Equal(newest) {
+				b.Fatalf("log holds %d decisions; want %d, the newest at %v", len(ds), MaxDecisions, newest)
 			}
 		})
 	}
