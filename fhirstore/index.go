@@ -658,13 +658,13 @@ func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, stmts []*sql.Stmt, c
 	return nil
 }
 
-// prepareMultiInsert prepares "INSERT INTO table VALUES (...), ..." for 1, 2, 4 ... max
-// rows of cols values on the writer.
-func (s *Store) prepareMultiInsert(ctx context.Context, table string, cols, max int) ([]*sql.Stmt, error) {
+// prepareMultiInsert prepares "insert VALUES (...), ..." for 1, 2, 4 ... max rows of cols
+// values on the writer; insert is "INSERT INTO table (columns)" or its OR REPLACE form.
+func (s *Store) prepareMultiInsert(ctx context.Context, insert string, cols, max int) ([]*sql.Stmt, error) {
 	one := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
 	var out []*sql.Stmt
 	for k := 1; k <= max; k *= 2 {
-		stmt, err := s.w.PrepareContext(ctx, "INSERT INTO "+table+" VALUES "+strings.TrimSuffix(strings.Repeat(one+",", k), ","))
+		stmt, err := s.w.PrepareContext(ctx, insert+" VALUES "+strings.TrimSuffix(strings.Repeat(one+",", k), ","))
 		if err != nil {
 			return nil, err
 		}
@@ -733,7 +733,7 @@ func (s *Store) prepareIndex(ctx context.Context) error {
 	st := &s.idxStmts
 	for t, ins := range indexInserts {
 		var err error
-		if st.insert[t], err = s.prepareMultiInsert(ctx, ins.table, ins.cols, maxInsertRows); err != nil {
+		if st.insert[t], err = s.prepareMultiInsert(ctx, "INSERT INTO "+ins.table, ins.cols, maxInsertRows); err != nil {
 			return err
 		}
 	}

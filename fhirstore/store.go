@@ -59,8 +59,8 @@ type Store struct {
 	// Hot write statements, prepared once on the writer connection: re-preparing them
 	// per resource cost a tenth of import time.
 	stmtCurrent, stmtInsert, stmtUpdate, stmtHistory, stmtMaxIDs *sql.Stmt
-	stmtPruneDecisions                                           *sql.Stmt
-	stmtDecisions                                                []*sql.Stmt // 1, 2, 4 ... 256 rows
+	// decisionStmts are the decision log writer's (see decisions.go).
+	decisionStmts decisionStmts
 	// txs is the state of the current write transaction (they are serial: one writer).
 	txs txState
 	// cursorKey signs paging cursors.
@@ -119,6 +119,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	if err := s.sizeDecisionLog(ctx, MaxDecisions); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("decision log %s: %w", path, err)
 	}
 	if err := s.dropStat4(ctx); err != nil {
 		s.Close()
@@ -318,7 +322,6 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmtInsert, `INSERT INTO resource_current (rid, type, id, version, last_updated, deleted, hid)
 			VALUES (?, ?, ?, ?, ?, 0, ?)`},
 		{&s.stmtUpdate, `UPDATE resource_current SET version = ?, last_updated = ?, deleted = ?, hid = ? WHERE rid = ?`},
-		{&s.stmtPruneDecisions, `DELETE FROM decision_log WHERE id <= (SELECT max(id) FROM decision_log) - ?`},
 		{&s.stmtMaxIDs, `SELECT (SELECT coalesce(max(rid), 0) FROM resource_current), (SELECT coalesce(max(hid), 0) FROM resource_history)`},
 	} {
 		st, err := s.w.PrepareContext(ctx, p.sql)
@@ -327,9 +330,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		}
 		*p.dst = st
 	}
-	var err error
-	s.stmtDecisions, err = s.prepareMultiInsert(ctx, decisionInsert, decisionCols, 256)
-	return err
+	return s.prepareDecisions(ctx)
 }
 
 // txState is what one write transaction keeps between its statements: the hot statements
