@@ -1,11 +1,8 @@
 package r4
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,57 +16,6 @@ type Issue struct {
 	Code     string // FHIR IssueType: structure, value, invalid, required
 	Path     string
 	Message  string
-}
-
-// MaxDepth bounds JSON nesting: deeper documents are refused before decoding.
-const MaxDepth = 100
-
-// Decode parses one JSON object with decimals kept as json.Number. It refuses trailing
-// data and nesting deeper than MaxDepth.
-func Decode(data []byte) (map[string]any, error) {
-	if err := checkDepth(data); err != nil {
-		return nil, err
-	}
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		return nil, err
-	}
-	if _, err := d.Token(); err != io.EOF {
-		return nil, errors.New("trailing data after the JSON object")
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, errors.New("the JSON value is not an object")
-	}
-	return obj, nil
-}
-
-func checkDepth(b []byte) error {
-	depth, inStr, esc := 0, false, false
-	for _, c := range b {
-		switch {
-		case esc:
-			esc = false
-		case inStr:
-			if c == '\\' {
-				esc = true
-			} else if c == '"' {
-				inStr = false
-			}
-		case c == '"':
-			inStr = true
-		case c == '{' || c == '[':
-			depth++
-			if depth > MaxDepth {
-				return fmt.Errorf("the JSON is nested deeper than %d levels", MaxDepth)
-			}
-		case c == '}' || c == ']':
-			depth--
-		}
-	}
-	return nil
 }
 
 var (
