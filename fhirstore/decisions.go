@@ -203,22 +203,10 @@ func (l *decisionLog) write(ctx context.Context, batch []Decision) error {
 		rows, newWho, newWhat := l.rows[:0], l.newWho[:0], l.newWhat[:0]
 		for i := range batch {
 			d := &batch[i]
-			wk := decisionWho{d.Client, d.User, d.Patient, d.Scopes}
-			who, ok := l.who[wk]
-			if !ok {
-				lastWho++
-				who = any(lastWho)
-				l.who[wk] = who
-				newWho = append(newWho, who, d.Client, d.User, d.Patient, d.Scopes)
-			}
-			xk := decisionWhat{d.Method, d.Decision, d.Status, d.Reason}
-			what, ok := l.what[xk]
-			if !ok {
-				lastWhat++
-				what = any(lastWhat)
-				l.what[xk] = what
-				newWhat = append(newWhat, what, d.Method, d.Decision, int64(d.Status), d.Reason)
-			}
+			who := tupleID(l.who, decisionWho{d.Client, d.User, d.Patient, d.Scopes}, &lastWho, &newWho,
+				d.Client, d.User, d.Patient, d.Scopes)
+			what := tupleID(l.what, decisionWhat{d.Method, d.Decision, d.Status, d.Reason}, &lastWhat, &newWhat,
+				d.Method, d.Decision, int64(d.Status), d.Reason)
 			seq++
 			rows = append(rows, seq%slots, d.At.UnixMicro(), d.Path, who, what)
 		}
@@ -331,4 +319,17 @@ func (s *Store) FlushDecisions() {
 	done := make(chan struct{})
 	s.flushReq <- done
 	<-done
+}
+
+// tupleID returns the cached id of a side-table tuple, or numbers a new one after *last
+// and queues its row (the id, then cols) on *queue for the batch's insert.
+func tupleID[K comparable](cache map[K]any, key K, last *int64, queue *[]any, cols ...any) any {
+	if id, ok := cache[key]; ok {
+		return id
+	}
+	*last++
+	id := any(*last)
+	cache[key] = id
+	*queue = append(append(*queue, id), cols...)
+	return id
 }
