@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,8 +22,16 @@ import (
 )
 
 func main() {
+	// FHIRBOX_CPUPROFILE=file writes a CPU profile of the whole command (for measuring
+	// loads and imports, which are commands rather than benchmarks).
+	if path := os.Getenv("FHIRBOX_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "fhirbox:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

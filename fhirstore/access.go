@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // Interaction letters of SMART v2 scopes: c create, r read (read, vread, instance history),
@@ -32,11 +33,75 @@ type AccessRule struct {
 
 // Access is what one request may see and do. The store applies it inside every query it
 // runs for that request; a nil *Access means unrestricted (the --open server, the CLI).
+//
+// An Access lives as long as its token (the server keeps one per cached token), so what it
+// derives per type and interaction is kept: a request then costs no rule scan and no SQL
+// building. Rules must not change once the Access is in use.
 type Access struct {
 	Rules []AccessRule
 	// Level and Patient describe the token for explanations ("patient/ scopes for Patient/123").
 	Level   string
 	Patient string
+
+	mu      sync.RWMutex
+	filters map[filterKey]*accessFilter
+}
+
+type filterKey struct {
+	typ    string
+	letter byte
+}
+
+// accessFilter is what an Access allows for one type and interaction: the alternatives
+// and, built on first use, their SQL condition on the alias "r" of resource_current.
+type accessFilter struct {
+	typ  string
+	alts []Alternative
+	ok   bool
+
+	once sync.Once
+	cond string
+	args []any
+	err  error
+	read string // readVisible's statement with cond as its visibility column
+}
+
+// filter returns the memoised accessFilter of interaction i on typ; a nil Access has none.
+func (a *Access) filter(typ string, i byte) *accessFilter {
+	if a == nil {
+		return nil
+	}
+	k := filterKey{typ, i}
+	a.mu.RLock()
+	f := a.filters[k]
+	a.mu.RUnlock()
+	if f != nil {
+		return f
+	}
+	f = &accessFilter{typ: typ}
+	f.alts, f.ok = a.rulesFor(typ, i)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if had := a.filters[k]; had != nil {
+		return had
+	}
+	if a.filters == nil {
+		a.filters = map[filterKey]*accessFilter{}
+	}
+	a.filters[k] = f
+	return f
+}
+
+// sql renders the alternatives as a condition on alias "r" once; the arguments are shared
+// by every request with this Access, so callers copy before appending to them.
+func (f *accessFilter) sql(s *Store) (string, []any, error) {
+	f.once.Do(func() {
+		f.cond, f.args, f.err = (&query{s: s, ctx: context.Background(), strict: true}).alternatives(f.typ, "r", f.alts)
+		if f.cond != "" {
+			f.read = readSelect(f.cond)
+		}
+	})
+	return f.cond, f.args, f.err
 }
 
 type accessKey struct{}
@@ -66,6 +131,11 @@ func (a *Access) For(typ string, i byte) (alts []Alternative, ok bool) {
 	if a == nil {
 		return nil, true
 	}
+	f := a.filter(typ, i)
+	return f.alts, f.ok
+}
+
+func (a *Access) rulesFor(typ string, i byte) (alts []Alternative, ok bool) {
 	for _, r := range a.Rules {
 		if (r.Type != "*" && r.Type != typ) || !strings.ContainsRune(r.Interactions, rune(i)) {
 			continue

@@ -3,6 +3,7 @@ package fhirstore
 import (
 	"context"
 	"database/sql"
+	"sync"
 	"time"
 )
 
@@ -36,12 +37,16 @@ const (
 // decisionWho is who asked: the token's client, user, patient and scopes.
 type decisionWho struct{ client, user, patient, scopes string }
 
+func (w decisionWho) cols() []any { return []any{w.client, w.user, w.patient, w.scopes} }
+
 // decisionWhat is what was asked and how it was answered, short of the path.
 type decisionWhat struct {
 	method, decision string
 	status           int
 	reason           string
 }
+
+func (w decisionWhat) cols() []any { return []any{w.method, w.decision, int64(w.status), w.reason} }
 
 // decisionStmts are the decision writer's statements, prepared on the writer connection.
 type decisionStmts struct {
@@ -100,54 +105,95 @@ func (s *Store) sizeDecisionLog(ctx context.Context, slots int64) error {
 	})
 }
 
+// decisionQueue holds decisions between the requests that make them and the background
+// writer. A request appends under a mutex and never wakes the writer: handing each
+// decision over a channel woke the parked writer goroutine per request, a futex call
+// that cost the request more than the rest of enforcement. The writer wakes on its tick,
+// when a batch is full, on a flush and on close.
+type decisionQueue struct {
+	mu      sync.Mutex
+	pending []Decision
+	closed  bool
+	full    chan struct{} // cap 1: a batch is waiting
+	flush   chan chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+// maxQueuedDecisions bounds the queue; beyond it decisions are dropped, not waited for.
+const maxQueuedDecisions = 4096
+
+func newDecisionQueue() *decisionQueue {
+	return &decisionQueue{full: make(chan struct{}, 1), flush: make(chan chan struct{}),
+		stop: make(chan struct{}), done: make(chan struct{})}
+}
+
 // LogDecision queues a decision for the log without making the request wait for a
 // write: a background writer stores queued decisions in batches. When the queue is full
 // the decision is dropped rather than slowing the API down.
 func (s *Store) LogDecision(d Decision) {
-	select {
-	case s.decisions <- d:
-	default:
+	q := s.decisions
+	q.mu.Lock()
+	if !q.closed && len(q.pending) < maxQueuedDecisions {
+		q.pending = append(q.pending, d)
+		if len(q.pending) == decisionBatch {
+			select {
+			case q.full <- struct{}{}:
+			default:
+			}
+		}
 	}
+	q.mu.Unlock()
+}
+
+// take swaps the queued decisions for spare (emptied), returning them.
+func (q *decisionQueue) take(spare []Decision) []Decision {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := q.pending
+	q.pending = spare[:0]
+	return out
+}
+
+// closeQueue stops the writer after it has stored what is queued.
+func (q *decisionQueue) closeQueue() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	close(q.stop)
+	<-q.done
 }
 
 func (s *Store) decisionWriter() {
-	defer close(s.decisionsDone)
+	q := s.decisions
+	defer close(q.done)
 	l := &decisionLog{s: s}
-	batch := make([]Decision, 0, decisionBatch)
-	flush := func() {
-		if len(batch) == 0 {
-			return
+	var spare []Decision
+	write := func() {
+		batch := q.take(spare)
+		for rest := batch; len(rest) > 0; {
+			n := min(len(rest), decisionBatch)
+			if err := l.write(context.Background(), rest[:n]); err != nil {
+				s.log.Error("decision log: batch not stored", "decisions", n, "err", err)
+			}
+			rest = rest[n:]
 		}
-		if err := l.write(context.Background(), batch); err != nil {
-			s.log.Error("decision log: batch not stored", "decisions", len(batch), "err", err)
-		}
-		batch = batch[:0]
+		clear(batch) // keep no strings of these requests until the next swap
+		spare = batch[:0]
 	}
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
-		case d, ok := <-s.decisions:
-			if !ok {
-				flush()
-				return
-			}
-			batch = append(batch, d)
-			if len(batch) == cap(batch) {
-				flush()
-			}
+		case <-q.stop:
+			write()
+			return
+		case <-q.full:
+			write()
 		case <-tick.C:
-			flush()
-		case done := <-s.flushReq:
-			for drained := false; !drained; {
-				select {
-				case d := <-s.decisions:
-					batch = append(batch, d)
-				default:
-					drained = true
-				}
-			}
-			flush()
+			write()
+		case done := <-q.flush:
+			write()
 			close(done)
 		}
 	}
@@ -203,10 +249,8 @@ func (l *decisionLog) write(ctx context.Context, batch []Decision) error {
 		rows, newWho, newWhat := l.rows[:0], l.newWho[:0], l.newWhat[:0]
 		for i := range batch {
 			d := &batch[i]
-			who := tupleID(l.who, decisionWho{d.Client, d.User, d.Patient, d.Scopes}, &lastWho, &newWho,
-				d.Client, d.User, d.Patient, d.Scopes)
-			what := tupleID(l.what, decisionWhat{d.Method, d.Decision, d.Status, d.Reason}, &lastWhat, &newWhat,
-				d.Method, d.Decision, int64(d.Status), d.Reason)
+			who := tupleID(l.who, decisionWho{d.Client, d.User, d.Patient, d.Scopes}, &lastWho, &newWho)
+			what := tupleID(l.what, decisionWhat{d.Method, d.Decision, d.Status, d.Reason}, &lastWhat, &newWhat)
 			seq++
 			rows = append(rows, seq%slots, d.At.UnixMicro(), d.Path, who, what)
 		}
@@ -317,19 +361,23 @@ func (s *Store) Decisions(ctx context.Context, f DecisionFilter) ([]Decision, er
 // FlushDecisions returns once every decision queued so far is stored.
 func (s *Store) FlushDecisions() {
 	done := make(chan struct{})
-	s.flushReq <- done
+	s.decisions.flush <- done
 	<-done
 }
 
 // tupleID returns the cached id of a side-table tuple, or numbers a new one after *last
-// and queues its row (the id, then cols) on *queue for the batch's insert.
-func tupleID[K comparable](cache map[K]any, key K, last *int64, queue *[]any, cols ...any) any {
+// and queues its row (the id, then the tuple's columns) on *queue for the batch's insert.
+// The columns are boxed only for a new tuple: a cached one costs a map lookup.
+func tupleID[K interface {
+	comparable
+	cols() []any
+}](cache map[K]any, key K, last *int64, queue *[]any) any {
 	if id, ok := cache[key]; ok {
 		return id
 	}
 	*last++
 	id := any(*last)
 	cache[key] = id
-	*queue = append(append(*queue, id), cols...)
+	*queue = append(append(*queue, id), key.cols()...)
 	return id
 }

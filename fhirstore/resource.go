@@ -41,12 +41,12 @@ func FormatInstant(t time.Time) string { return t.UTC().Format("2006-01-02T15:04
 // context's access filter, EGone if deleted, EForbidden if the filter allows no read of typ.
 func (s *Store) Read(ctx context.Context, typ, id string) (*Resource, error) {
 	a := AccessFrom(ctx)
-	alts, ok := a.For(typ, Read)
-	r, err := s.readVisible(ctx, s.rq, typ, id, alts)
+	f := a.filter(typ, Read)
+	r, err := s.readVisible(ctx, s.rq, typ, id, f)
 	if r == nil {
 		return nil, err
 	}
-	if !ok {
+	if f != nil && !f.ok {
 		return nil, a.Denied(typ, Read)
 	}
 	return r, err
@@ -62,26 +62,35 @@ func (s *Store) read(ctx context.Context, q querier, typ, id string) (*Resource,
 	return s.readVisible(ctx, q, typ, id, nil)
 }
 
+// readSelect is the read by type and id, with the visibility column appended.
+var readOpen = readSelect("1")
+
+func readSelect(visible string) string {
+	return `SELECT r.rid, r.version, r.last_updated, r.deleted, h.json, ` + visible + `
+		FROM resource_current r JOIN resource_history h ON h.hid = r.hid WHERE r.type = ? AND r.id = ?`
+}
+
 // readVisible reads typ/id; with alts (a confined grant) the access filter is a column of
 // the same query, so a resource outside it reads as not found in one statement.
-func (s *Store) readVisible(ctx context.Context, q querier, typ, id string, alts []Alternative) (*Resource, error) {
+func (s *Store) readVisible(ctx context.Context, q querier, typ, id string, f *accessFilter) (*Resource, error) {
 	if err := checkTypeID(typ, id); err != nil {
 		return nil, err
 	}
-	visibleCol, args := "1", []any{}
-	if len(alts) > 0 && !ownPatient(typ, id, alts) {
-		cond, cargs, err := (&query{s: s, ctx: ctx, strict: true}).alternatives(typ, "r", alts)
+	sqlText, args := readOpen, []any{typ, id}
+	if f != nil && len(f.alts) > 0 && !ownPatient(typ, id, f.alts) {
+		cond, cargs, err := f.sql(s)
 		if err != nil {
 			return nil, err
 		}
-		visibleCol, args = cond, cargs
+		if cond != "" {
+			// cargs are shared with every request of this grant: appended to a copy.
+			sqlText, args = f.read, append(append(make([]any, 0, len(cargs)+2), cargs...), typ, id)
+		}
 	}
 	r := &Resource{Type: typ, ID: id}
 	var lu int64
 	var visible bool
-	err := q.QueryRowContext(ctx, `SELECT r.rid, r.version, r.last_updated, r.deleted, h.json, `+visibleCol+`
-		FROM resource_current r JOIN resource_history h ON h.hid = r.hid WHERE r.type = ? AND r.id = ?`,
-		append(args, typ, id)...).Scan(&r.rid, &r.Version, &lu, &r.Deleted, &r.JSON, &visible)
+	err := q.QueryRowContext(ctx, sqlText, args...).Scan(&r.rid, &r.Version, &lu, &r.Deleted, &r.JSON, &visible)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, Errorf(ENotFound, "%s/%s is not known", typ, id)
 	}

@@ -495,3 +495,60 @@ func TestAccessPractitionerPanel(t *testing.T) {
 		t.Errorf("read Observation/obs2 once p2 is in the panel: %v", err)
 	}
 }
+
+// TestAccessSharedAcrossRequests uses one Access, as the server does for every request of
+// one token, from many goroutines at once, for reads of several types with and without a
+// granular constraint: the memoised filters must give each read its own answer, and
+// appending a read's arguments must not touch the shared ones (go test -race).
+func TestAccessSharedAcrossRequests(t *testing.T) {
+	s := newAccessStore(t)
+	a := &Access{Rules: []AccessRule{
+		{Scope: "patient/Patient.rs", Type: "Patient", Interactions: "rs", Patient: "p1"},
+		{Scope: "patient/Observation.rs", Type: "Observation", Interactions: "rs", Patient: "p1"},
+		{Scope: "patient/Encounter.rs?status=finished", Type: "Encounter", Interactions: "rs", Patient: "p1",
+			Constraints: url.Values{"status": {"no-such-status"}}},
+	}, Level: "patient", Patient: "p1"}
+	ctx := WithAccess(context.Background(), a)
+	reads := []struct {
+		ref     string
+		visible bool
+	}{
+		{"Patient/p1", true}, {"Patient/p2", false},
+		{"Observation/obs1", true}, {"Observation/leak1", true}, {"Observation/obs2", false}, {"Observation/leak2", false},
+		{"Encounter/e3", false}, // p2's, and outside the constraint too
+	}
+	errs := make(chan string, 64)
+	done := make(chan struct{})
+	for g := 0; g < 8; g++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < 50; i++ {
+				c := reads[(g+i)%len(reads)]
+				typ, id, _ := strings.Cut(c.ref, "/")
+				_, err := s.Read(ctx, typ, id)
+				if got := err == nil; got != c.visible {
+					errs <- c.ref + ": " + map[bool]string{true: "read", false: "refused"}[got]
+					return
+				}
+				if !c.visible && ErrorCode(err) != ENotFound {
+					errs <- c.ref + ": " + err.Error()
+					return
+				}
+			}
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		<-done
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	// The constrained Encounter rule's memoised SQL still carries its own constraint.
+	if _, err := s.Read(ctx, "Patient", "p1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Read(ctx, "Encounter", "e1"); ErrorCode(err) != ENotFound {
+		t.Errorf("Encounter/e1 outside the granular scope: %v, want not found", err)
+	}
+}

@@ -66,9 +66,7 @@ type Store struct {
 	// cursorKey signs paging cursors.
 	cursorKey []byte
 	// decisions feeds the decision log's background writer.
-	decisions     chan Decision
-	flushReq      chan chan struct{}
-	decisionsDone chan struct{}
+	decisions *decisionQueue
 }
 
 // Open opens (creating if needed) the store at opts.Path and applies pending migrations.
@@ -161,7 +159,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("re-index: %w", err)
 		}
 	}
-	s.decisions, s.flushReq, s.decisionsDone = make(chan Decision, 4096), make(chan chan struct{}), make(chan struct{})
+	s.decisions = newDecisionQueue()
 	go s.decisionWriter()
 	return s, nil
 }
@@ -188,8 +186,7 @@ func (s *Store) dropStat4(ctx context.Context) error {
 func (s *Store) Close() error {
 	var errs []error
 	if s.decisions != nil {
-		close(s.decisions)
-		<-s.decisionsDone
+		s.decisions.closeQueue()
 	}
 	if s.r != nil {
 		s.rq.Close()

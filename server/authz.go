@@ -132,9 +132,13 @@ func (s *Server) withGrant(next http.Handler) http.Handler {
 			return
 		}
 		access, scopes := g.derive(s.cfg.PractitionerPanel)
-		rec := &decisionRecord{}
+		// The writer and the record share one allocation: both live exactly as long as the request.
+		st := &struct {
+			sw  statusWriter
+			rec decisionRecord
+		}{sw: statusWriter{ResponseWriter: w}}
+		sw, rec := &st.sw, &st.rec
 		ctx := context.WithValue(fhirstore.WithAccess(r.Context(), access), decisionKey{}, rec)
-		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(ctx))
 		d := fhirstore.Decision{At: time.Now(), Method: r.Method, Path: r.URL.RequestURI(), Client: g.ClientID, User: g.User,
 			Patient: g.Patient, Scopes: scopes, Decision: "allow", Status: sw.status, Reason: "allowed by the token's scopes"}
