@@ -3,12 +3,14 @@ package fhirstore
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // BatchWriter loads resources in large transactions on its own goroutine while the caller
 // produces more: decoding and validation run on the caller's goroutine, index extraction
-// on another (see prepareAhead), SQLite on the writer's. A load is then bound by the
-// slowest of the three, not by their sum.
+// and encoding on another, started as soon as a batch is full (see prepareEarly), SQLite
+// on the writer's. A load is then bound by the slowest of the three, not by their sum:
+// extraction started only with the batch's transaction paced the writer through it.
 //
 // Each resource is written by id (PUT semantics, no version growth for unchanged content).
 // The first failure stops the writer; Put and Close report it.
@@ -18,7 +20,7 @@ type BatchWriter struct {
 	opts  TxOptions
 	size  int
 	batch []*TxEntry
-	work  chan []*TxEntry
+	work  chan batchJob
 	done  chan struct{}
 
 	mu      sync.Mutex
@@ -47,18 +49,35 @@ func (s *Store) NewBatchWriter(ctx context.Context, o BatchOptions) *BatchWriter
 		o.Size = 2000
 	}
 	w := &BatchWriter{s: s, ctx: ctx, size: o.Size, opts: TxOptions{Lenient: o.Lenient, StableIDs: o.StableIDs, validated: true},
-		work: make(chan []*TxEntry, 1), done: make(chan struct{}), progress: o.Progress}
+		work: make(chan batchJob, 1), done: make(chan struct{}), progress: o.Progress}
 	go w.run()
 	return w
 }
 
+// batchJob is a full batch and its writes, already being prepared.
+type batchJob struct {
+	entries []*TxEntry
+	ahead   *writesAhead
+}
+
+// send starts preparing the batch and queues it for the writer.
+func (w *BatchWriter) send(batch []*TxEntry) {
+	w.work <- batchJob{batch, prepareEarly(batch, w.s.now().UTC().Truncate(time.Millisecond))}
+}
+
 func (w *BatchWriter) run() {
 	defer close(w.done)
-	for batch := range w.work {
+	for job := range w.work {
+		batch := job.entries
 		if w.failed() != nil {
+			if job.ahead != nil {
+				job.ahead.stop()
+			}
 			continue // drain, so Put never blocks on a dead writer
 		}
-		if _, i, err := w.s.Transaction(w.ctx, batch, w.opts); err != nil {
+		opts := w.opts
+		opts.ahead = job.ahead
+		if _, i, err := w.s.Transaction(w.ctx, batch, opts); err != nil {
 			w.mu.Lock()
 			w.err = &BatchError{Type: batch[i].Type, ID: batch[i].ID, Err: err}
 			w.mu.Unlock()
@@ -106,7 +125,7 @@ func (w *BatchWriter) Add(e *TxEntry) (invalid bool, err error) {
 	}
 	w.batch = append(w.batch, e)
 	if len(w.batch) >= w.size {
-		w.work <- w.batch
+		w.send(w.batch)
 		w.batch = make([]*TxEntry, 0, w.size)
 	}
 	return invalid, nil
@@ -116,7 +135,7 @@ func (w *BatchWriter) Add(e *TxEntry) (invalid bool, err error) {
 // wrote and its first failure.
 func (w *BatchWriter) Close() (int, error) {
 	if len(w.batch) > 0 {
-		w.work <- w.batch
+		w.send(w.batch)
 		w.batch = nil
 	}
 	close(w.work)

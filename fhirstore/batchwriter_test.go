@@ -156,3 +156,70 @@ func TestConcurrentWrites(t *testing.T) {
 		t.Errorf("family=concurrent: %d, want %d (every write indexed)", *res.Total, writers*each)
 	}
 }
+
+// TestBatchWriterPreparedEarly: a full batch is extracted and encoded before its
+// transaction (prepareEarly). Entries with references only the transaction can resolve
+// (conditional ones) are left to it; updates of existing resources are encoded again at
+// their real version; every write is indexed and stamped as if prepared in the
+// transaction.
+func TestBatchWriterPreparedEarly(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	if _, _, err := s.Update(ctx, "Patient", "pe", []byte(`{"resourceType":"Patient","id":"pe",
+		"identifier":[{"system":"http://mrn","value":"PE-1"}]}`), WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Update(ctx, "Observation", "pe-old", []byte(`{"resourceType":"Observation","id":"pe-old","status":"preliminary",
+		"code":{"text":"x"}}`), WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w := s.NewBatchWriter(ctx, BatchOptions{Size: 32})
+	put := func(id, subject, status string) {
+		t.Helper()
+		body := `{"resourceType":"Observation","id":"` + id + `","status":"` + status + `",
+			"code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"subject":{"reference":"` + subject + `"}}`
+		if _, err := w.Put("Observation", id, []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 40 {
+		switch {
+		case i%5 == 0:
+			put(fmt.Sprintf("pe-%d", i), "Patient?identifier=http://mrn|PE-1", "final") // rewritten by the transaction
+		default:
+			put(fmt.Sprintf("pe-%d", i), "Patient/pe", "final")
+		}
+	}
+	put("pe-old", "Patient/pe", "final") // an update: version 2
+	if n, err := w.Close(); err != nil || n != 41 {
+		t.Fatalf("Close: %d %v", n, err)
+	}
+	res, err := s.Search(ctx, SearchRequest{Type: "Observation", Params: q("subject=Patient/pe", "code=8867-4", "_count=100")})
+	if err != nil || len(res.Entries) != 41 {
+		t.Fatalf("Observations of Patient/pe by code: %d, %v; want 41 (all indexed)", len(res.Entries), err)
+	}
+	for _, e := range res.Entries {
+		r, err := s.Read(ctx, "Observation", e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := decodeJSON(r.JSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		meta := m["meta"].(map[string]any)
+		if meta["versionId"] != r.VersionID() || meta["lastUpdated"] != FormatInstant(r.LastUpdated) {
+			t.Errorf("%s: meta %v, stored version %s at %s", e.ID, meta, r.VersionID(), FormatInstant(r.LastUpdated))
+		}
+		if ref := m["subject"].(map[string]any)["reference"]; ref != "Patient/pe" {
+			t.Errorf("%s: subject %v, want Patient/pe", e.ID, ref)
+		}
+		if want := map[bool]string{true: "2", false: "1"}[e.ID == "pe-old"]; r.VersionID() != want {
+			t.Errorf("%s: version %s, want %s", e.ID, r.VersionID(), want)
+		}
+	}
+	// The update's old index rows are gone: it is no longer preliminary.
+	if res, err := s.Search(ctx, SearchRequest{Type: "Observation", Params: q("status=preliminary")}); err != nil || len(res.Entries) != 0 {
+		t.Errorf("status=preliminary after the update: %d, %v", len(res.Entries), err)
+	}
+}

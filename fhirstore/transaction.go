@@ -47,6 +47,9 @@ type TxOptions struct {
 	// validated says the caller validated every resource already (BatchWriter does, on
 	// the producer's goroutine).
 	validated bool
+	// ahead, when set, holds the entries' writes prepared before the transaction began
+	// (see prepareEarly); its instant is the transaction's.
+	ahead *writesAhead
 }
 
 // processing order for transactions (R4 http.html#trules): DELETE, POST, PUT/PATCH.
@@ -177,19 +180,24 @@ func (s *Store) transaction(ctx context.Context, tx *sql.Tx, entries []*TxEntry,
 			return i, &Error{Code: EInvalid, Message: "the " + e.Type + " is not valid", Issues: issues}
 		}
 	}
-	// Rewrite references in every resource before writing any of them.
+	// Rewrite references in every resource before writing any of them. An entry prepared
+	// early has none to rewrite (prepareEarly checked), and its worker may still be
+	// writing its meta: it is left alone.
+	ahead := opts.ahead
 	cache := map[string]string{}
 	for i, e := range entries {
-		if e.Resource == nil {
+		if e.Resource == nil || ahead.preparedEarly(i) {
 			continue
 		}
 		if err := s.rewriteRefs(ctx, tx, e.Resource, ids, cache, matchLive); err != nil {
 			return i, err
 		}
 	}
-	// One instant for the whole transaction: its resources are written together, and the
-	// writes prepared ahead need it before the writer gets to them.
-	ahead := prepareAhead(entries, order, plannedID, matched, s.now().UTC().Truncate(time.Millisecond))
+	if ahead == nil {
+		// One instant for the whole transaction: its resources are written together, and
+		// the writes prepared ahead need it before the writer gets to them.
+		ahead = prepareAhead(entries, order, plannedID, matched, s.now().UTC().Truncate(time.Millisecond), false)
+	}
 	defer ahead.stop()
 	for _, i := range order {
 		e := entries[i]
@@ -318,22 +326,24 @@ type prepared struct {
 // load as much time as SQLite did, so on a second core they come almost free.
 type writesAhead struct {
 	at    time.Time
+	early bool // prepared by prepareEarly, before the transaction
 	slots []aheadSlot
 	quit  atomic.Bool
 	wg    sync.WaitGroup
 }
 
 type aheadSlot struct {
-	pre  prepared
-	err  error
-	done chan struct{} // nil: not prepared ahead
+	pre     prepared
+	err     error
+	skipped bool          // early, with references to rewrite: not prepared
+	done    chan struct{} // nil: not prepared ahead
 }
 
 // minAhead is the smallest transaction worth the goroutines.
 const minAhead = 16
 
-func prepareAhead(entries []*TxEntry, order []int, plannedID []string, matched []bool, at time.Time) *writesAhead {
-	a := &writesAhead{at: at}
+func prepareAhead(entries []*TxEntry, order []int, plannedID []string, matched []bool, at time.Time, early bool) *writesAhead {
+	a := &writesAhead{at: at, early: early}
 	workers := runtime.GOMAXPROCS(0) - 1
 	if len(entries) < minAhead || workers < 1 {
 		return a
@@ -369,11 +379,75 @@ func prepareAhead(entries []*TxEntry, order []int, plannedID []string, matched [
 	return a
 }
 
+// prepareEarly starts preparing a BatchWriter's batch before its transaction, so that
+// extraction overlaps the writer's work on the previous batch instead of pacing its own.
+// It returns nil when the batch needs what only the transaction knows: fullUrls to
+// resolve, conditional entries, methods other than PUT by id. Entries with references to
+// rewrite (urn:uuid, conditional) are left unprepared, for the transaction to rewrite
+// and prepare as usual.
+func prepareEarly(entries []*TxEntry, at time.Time) *writesAhead {
+	if len(entries) < minAhead || runtime.GOMAXPROCS(0) < 2 {
+		return nil
+	}
+	order := make([]int, len(entries))
+	plannedID := make([]string, len(entries))
+	for i, e := range entries {
+		if e.Method != "PUT" || e.ID == "" || e.FullURL != "" || e.Query != "" || e.Resource == nil || checkTypeID(e.Type, e.ID) != nil {
+			return nil
+		}
+		order[i], plannedID[i] = i, e.ID
+	}
+	return prepareAhead(entries, order, plannedID, make([]bool, len(entries)), at, true)
+}
+
+// preparedEarly waits for entry i of an early preparation and reports whether it was
+// prepared (it had no references to rewrite).
+func (a *writesAhead) preparedEarly(i int) bool {
+	if a == nil || !a.early || a.slots == nil || a.slots[i].done == nil {
+		return false
+	}
+	<-a.slots[i].done
+	return !a.slots[i].skipped
+}
+
+// plainRefs reports that v has no reference a transaction would rewrite: no urn:uuid
+// and no conditional (Type?query) reference.
+func plainRefs(v any) bool {
+	switch c := v.(type) {
+	case map[string]any:
+		for k, x := range c {
+			if ref, ok := x.(string); ok && k == "reference" {
+				if strings.HasPrefix(ref, "urn:") {
+					return false
+				}
+				if typ, _, cond := strings.Cut(ref, "?"); cond && !strings.Contains(typ, "/") {
+					return false
+				}
+				continue
+			}
+			if !plainRefs(x) {
+				return false
+			}
+		}
+	case []any:
+		for _, x := range c {
+			if !plainRefs(x) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // prepare extracts e's index rows and encodes it as the version 1 put would write. A PUT
 // whose body id is not the planned one is left to put, which refuses it: only what put
 // would write unchanged is touched.
 func (a *writesAhead) prepare(slot *aheadSlot, e *TxEntry, id string) {
 	m := e.Resource
+	if a.early && !plainRefs(m) {
+		slot.skipped = true // the transaction rewrites it, then put extracts and encodes
+		return
+	}
 	if slot.pre.rows, slot.err = extract(e.Type, id, m); slot.err != nil {
 		return
 	}
