@@ -203,6 +203,9 @@ func (a *App) seedIfEmpty(ctx context.Context) error {
 	}
 	start := time.Now()
 	total, err := loadSeed(ctx, a.Store, n, 1, nil)
+	if err == nil {
+		err = a.Store.Optimize(ctx)
+	}
 	if err != nil {
 		return fmt.Errorf("seeding the demo population: %w", err)
 	}
