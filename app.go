@@ -209,7 +209,7 @@ func (a *App) seedIfEmpty(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("seeding the demo population: %w", err)
 	}
-	a.Config.Logger.Info("seeded the demo population", "patients", n, "resources", total, "took", time.Since(start).Round(time.Millisecond))
+	a.Config.Logger.Info("seeded the demo population", "patients", n, "resources", total, "took", time.Since(start).Round(time.Millisecond).String())
 	return nil
 }
 
