@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -210,5 +211,70 @@ func TestBulkLoad(t *testing.T) {
 	defer k.Close()
 	if got := indexFingerprint(t, k); got != full {
 		t.Errorf("after reopening a killed bulk load:\n%s\nwant\n%s", got, full)
+	}
+}
+
+// TestReferenceTargetIndexDropped: migration 0010 removes idx_reference_target from a store
+// that has it, and from the indexes a killed bulk load left to rebuild, so the next Open
+// does not bring it back; references are still found from either side.
+func TestReferenceTargetIndexDropped(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	s, err := Open(ctx, Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The state an older fhirbox left after a load killed with its indexes down: the index
+	// recorded as deferred (and dropped), next to one that really is down.
+	for _, q := range []string{
+		`DELETE FROM schema_migrations WHERE name = 'store/0010_drop_reference_target.sql'`,
+		`DROP INDEX idx_date_high`,
+		`INSERT INTO store_meta (key, value) VALUES ('deferred_indexes', CAST('{"idx_reference_target":"CREATE INDEX idx_reference_target ON idx_reference (target_type, target_id)","idx_date_high":"CREATE INDEX idx_date_high ON idx_date (pid, high, low, rid)"}' AS BLOB))`,
+	} {
+		if _, err := s.w.ExecContext(ctx, q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	s.Close()
+	if s, err = Open(ctx, Options{Path: path}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	indexes := map[string]bool{}
+	rows, err := s.r.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'index'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		indexes[n] = true
+	}
+	rows.Close()
+	if indexes["idx_reference_target"] || !indexes["idx_date_high"] || !indexes["idx_reference_lookup"] {
+		t.Errorf("after the migration and the repair: target %v, date_high %v, reference_lookup %v; want false, true, true",
+			indexes["idx_reference_target"], indexes["idx_date_high"], indexes["idx_reference_lookup"])
+	}
+	for _, b := range []string{`{"resourceType":"Patient","id":"rt1"}`,
+		`{"resourceType":"Observation","id":"rt-o","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/rt1"}}`} {
+		m, _ := decodeJSON([]byte(b))
+		if _, _, err := s.Update(ctx, m["resourceType"].(string), m["id"].(string), []byte(b), WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		typ  string
+		p    url.Values
+		want int
+	}{
+		{"Patient", q("_id=rt1", "_revinclude=*"), 2},
+		{"Patient", q("_id=rt1", "_revinclude=Observation:subject"), 2},
+		{"Observation", q("_id=rt-o", "_include=*"), 2},
+		{"Observation", q("subject=Patient/rt1"), 1},
+	} {
+		res, err := s.Search(ctx, SearchRequest{Type: c.typ, Params: c.p})
+		if err != nil || len(res.Entries) != c.want {
+			t.Errorf("%s?%s: %d entries, %v; want %d", c.typ, c.p.Encode(), len(res.Entries), err, c.want)
+		}
 	}
 }

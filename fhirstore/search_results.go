@@ -162,6 +162,45 @@ func (q *query) includes(db querier, p map[string][]string, rids []int64, everyt
 	return out, nil
 }
 
+// referrersOf renders " AND x.pid IN (...)" over the reference parameters that may point
+// at the resources rids (whose placeholders are in), found from their types.
+func (q *query) referrersOf(db querier, rids []any, in string) (string, []any, error) {
+	rows, err := db.QueryContext(q.ctx, `SELECT DISTINCT type FROM resource_current WHERE rid IN (`+in+`)`, rids...)
+	if err != nil {
+		return "", nil, err
+	}
+	defer rows.Close()
+	pt, err := loadParams()
+	if err != nil {
+		return "", nil, err
+	}
+	seen := map[int64]bool{}
+	var pids []any
+	add := func(typ string) {
+		for _, pid := range pt.refsTo[typ] {
+			if !seen[pid] {
+				seen[pid] = true
+				pids = append(pids, pid)
+			}
+		}
+	}
+	add("")
+	for rows.Next() {
+		var typ string
+		if err := rows.Scan(&typ); err != nil {
+			return "", nil, err
+		}
+		add(typ)
+	}
+	if err := rows.Err(); err != nil {
+		return "", nil, err
+	}
+	if len(pids) == 0 {
+		return " AND 0", nil, nil
+	}
+	return " AND x.pid IN (" + strings.TrimSuffix(strings.Repeat("?,", len(pids)), ",") + ")", pids, nil
+}
+
 type ridHit struct {
 	SearchHit
 	rid int64
@@ -195,16 +234,27 @@ func (q *query) include(db querier, rev bool, value string, rids []int64) ([]rid
 			args = append(args, parts[2])
 		}
 	}
+	if rev && value == "*" {
+		// Every parameter that may point at the targets' types: the lookup index then finds
+		// the references by (pid, target_id, target_type), as for a named parameter.
+		cond, pids, err := q.referrersOf(db, ridList, in)
+		if err != nil {
+			return nil, err
+		}
+		pidCond, args = cond, pids
+	}
 	var sqlText string
 	if rev {
+		// CROSS JOIN keeps the page's resources the outer loop: left to itself, with several
+		// of them the planner walked every reference of the parameter (pid = ?) instead.
 		sqlText = `SELECT DISTINCT o.rid, o.type, o.id, h.json FROM resource_current t
-			JOIN idx_reference x ON x.target_type = t.type AND x.target_id = t.id
+			CROSS JOIN idx_reference x ON x.target_type = t.type AND x.target_id = t.id
 			JOIN resource_current o ON o.rid = x.rid
 			JOIN resource_history h ON h.hid = o.hid
 			WHERE t.rid IN (` + in + `) AND o.deleted = 0` + pidCond
 	} else {
 		sqlText = `SELECT DISTINCT o.rid, o.type, o.id, h.json FROM idx_reference x
-			JOIN resource_current o ON o.type = x.target_type AND o.id = x.target_id
+			CROSS JOIN resource_current o ON o.type = x.target_type AND o.id = x.target_id
 			JOIN resource_history h ON h.hid = o.hid
 			WHERE x.rid IN (` + in + `) AND o.deleted = 0` + pidCond
 	}

@@ -59,6 +59,10 @@ type paramTable struct {
 	failed      []string            // expressions the FHIRPath subset cannot compile
 	ordered     []*SearchParam      // by (type, code): PID is the position + 1
 	idsJSON     string              // [[pid, type, code], ...] for checking a database
+	// refsTo lists, per target type, the pids of the reference parameters that may point
+	// at it ("" for those with no declared targets, which may point anywhere): what a
+	// _revinclude=* looks up in idx_reference_lookup.
+	refsTo map[string][]int64
 }
 
 var (
@@ -135,6 +139,18 @@ func loadParams() (*paramTable, error) {
 				sp.PID = int64(len(pt.ordered) + 1)
 				pt.ordered = append(pt.ordered, sp)
 				ids = append(ids, [3]any{sp.PID, typ, code})
+				if sp.Kind == "reference" && sp.expr != nil {
+					if pt.refsTo == nil {
+						pt.refsTo = map[string][]int64{}
+					}
+					targets := sp.Targets
+					if len(targets) == 0 {
+						targets = []string{""}
+					}
+					for _, t := range targets {
+						pt.refsTo[t] = append(pt.refsTo[t], sp.PID)
+					}
+				}
 			}
 		}
 		b, _ := json.Marshal(ids)
