@@ -125,7 +125,8 @@ type Alternative struct {
 	Constraints  url.Values
 }
 
-// For returns the alternatives under which interaction i on typ is allowed. ok=false means
+// For returns the alternatives under which interaction i on typ is allowed (memoised and
+// shared by every request of this Access: callers must not modify the slice). ok=false means
 // no rule allows it at all; an empty slice with ok=true means allowed without restriction.
 func (a *Access) For(typ string, i byte) (alts []Alternative, ok bool) {
 	if a == nil {

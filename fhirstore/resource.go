@@ -446,8 +446,8 @@ func (s *Store) delete(ctx context.Context, tx *sql.Tx, typ, id, ifMatch string)
 	// The letter is checked before the lookup, so a token without d gets the same 403
 	// whether or not the id exists.
 	a := AccessFrom(ctx)
-	alts, ok := a.For(typ, Delete)
-	if !ok {
+	f := a.filter(typ, Delete)
+	if f != nil && !f.ok {
 		return a.Denied(typ, Delete)
 	}
 	var rid, version int64
@@ -458,12 +458,12 @@ func (s *Store) delete(ctx context.Context, tx *sql.Tx, typ, id, ifMatch string)
 		return err
 	}
 	missing := err != nil || deleted
-	if len(alts) > 0 {
+	if f != nil && len(f.alts) > 0 {
 		// A confined grant cannot tell "outside the grant" from "absent", and neither may its
 		// answers: both are 404, where an unconfined delete of an absent id succeeds.
 		vis := !missing
 		if vis {
-			if vis, err = s.visible(ctx, tx, typ, rid, alts); err != nil {
+			if vis, err = s.visible(ctx, tx, rid, f); err != nil {
 				return err
 			}
 		}
@@ -558,14 +558,14 @@ func sameContent(stored []byte, m map[string]any) bool {
 // A resource outside the filter is reported as not found, so its existence does not leak.
 func (s *Store) allow(ctx context.Context, q querier, typ, id string, rid int64, i byte) error {
 	a := AccessFrom(ctx)
-	alts, ok := a.For(typ, i)
-	if !ok {
+	f := a.filter(typ, i)
+	if f != nil && !f.ok {
 		return a.Denied(typ, i)
 	}
-	if len(alts) == 0 || rid == 0 {
+	if f == nil || len(f.alts) == 0 || rid == 0 {
 		return nil
 	}
-	vis, err := s.visible(ctx, q, typ, rid, alts)
+	vis, err := s.visible(ctx, q, rid, f)
 	if err != nil {
 		return err
 	}
@@ -577,12 +577,11 @@ func (s *Store) allow(ctx context.Context, q querier, typ, id string, rid int64,
 
 // allowAfter checks a just-written resource against the filter for interaction i.
 func (s *Store) allowAfter(ctx context.Context, q querier, typ string, rid int64, i byte) error {
-	a := AccessFrom(ctx)
-	alts, _ := a.For(typ, i)
-	if len(alts) == 0 {
+	f := AccessFrom(ctx).filter(typ, i)
+	if f == nil || len(f.alts) == 0 {
 		return nil
 	}
-	vis, err := s.visible(ctx, q, typ, rid, alts)
+	vis, err := s.visible(ctx, q, rid, f)
 	if err != nil {
 		return err
 	}
@@ -593,17 +592,19 @@ func (s *Store) allowAfter(ctx context.Context, q querier, typ string, rid int64
 	return nil
 }
 
-func (s *Store) visible(ctx context.Context, q querier, typ string, rid int64, alts []Alternative) (bool, error) {
+// visible reports whether the stored resource rid passes f, the memoised filter of its
+// type and the interaction at hand.
+func (s *Store) visible(ctx context.Context, q querier, rid int64, f *accessFilter) (bool, error) {
 	if err := s.flushPending(ctx, q); err != nil {
 		return false, err
 	}
-	qq := &query{s: s, ctx: ctx, strict: true}
-	cond, args, err := qq.alternatives(typ, "r", alts)
+	cond, args, err := f.sql(s)
 	if err != nil || cond == "" {
 		return cond == "", err
 	}
 	var one int
-	err = q.QueryRowContext(ctx, "SELECT 1 FROM resource_current r WHERE r.rid = ? AND "+cond, append([]any{rid}, args...)...).Scan(&one)
+	err = q.QueryRowContext(ctx, "SELECT 1 FROM resource_current r WHERE r.rid = ? AND "+cond,
+		append(append(make([]any, 0, len(args)+1), rid), args...)...).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
