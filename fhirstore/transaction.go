@@ -280,8 +280,8 @@ func (s *Store) rewriteRefs(ctx context.Context, tx *sql.Tx, v any, ids map[stri
 				if strings.HasPrefix(ref, "urn:uuid:") {
 					return Errorf(EInvalid, "reference %s names no entry of the Bundle", ref)
 				}
-				typ, query, cond := strings.Cut(ref, "?")
-				if !cond || strings.Contains(typ, "/") {
+				typ, query, cond := conditionalRef(ref)
+				if !cond {
 					continue
 				}
 				if to, ok := cache[ref]; ok {
@@ -386,9 +386,6 @@ func prepareAhead(entries []*TxEntry, order []int, plannedID []string, matched [
 // rewrite (urn:uuid, conditional) are left unprepared, for the transaction to rewrite
 // and prepare as usual.
 func prepareEarly(entries []*TxEntry, at time.Time) *writesAhead {
-	if len(entries) < minAhead || runtime.GOMAXPROCS(0) < 2 {
-		return nil
-	}
 	order := make([]int, len(entries))
 	plannedID := make([]string, len(entries))
 	for i, e := range entries {
@@ -410,17 +407,21 @@ func (a *writesAhead) preparedEarly(i int) bool {
 	return !a.slots[i].skipped
 }
 
-// plainRefs reports that v has no reference a transaction would rewrite: no urn:uuid
-// and no conditional (Type?query) reference.
+// conditionalRef splits a conditional reference, Type?query; a query on a literal
+// reference (Type/id?x) is not one.
+func conditionalRef(ref string) (typ, query string, ok bool) {
+	typ, query, ok = strings.Cut(ref, "?")
+	return typ, query, ok && !strings.Contains(typ, "/")
+}
+
+// plainRefs reports that v has no reference rewriteRefs would touch in a batch without
+// fullUrls: no urn:uuid and no conditional reference.
 func plainRefs(v any) bool {
 	switch c := v.(type) {
 	case map[string]any:
 		for k, x := range c {
 			if ref, ok := x.(string); ok && k == "reference" {
-				if strings.HasPrefix(ref, "urn:") {
-					return false
-				}
-				if typ, _, cond := strings.Cut(ref, "?"); cond && !strings.Contains(typ, "/") {
+				if _, _, cond := conditionalRef(ref); cond || strings.HasPrefix(ref, "urn:uuid:") {
 					return false
 				}
 				continue
