@@ -189,10 +189,7 @@ func TestBulkLoad(t *testing.T) {
 
 	// Killed midway: the indexes are down and recorded; Open builds them.
 	path := filepath.Join(t.TempDir(), "k.db")
-	k, err := Open(ctx, Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := openAt(t, path)
 	full := indexFingerprint(t, k)
 	if err := k.deferIndexes(ctx, func(string) bool { return false }); err != nil {
 		t.Fatal(err)
@@ -204,10 +201,7 @@ func TestBulkLoad(t *testing.T) {
 		t.Fatal("deferIndexes dropped nothing")
 	}
 	k.Close()
-	k, err = Open(ctx, Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k = openAt(t, path)
 	defer k.Close()
 	if got := indexFingerprint(t, k); got != full {
 		t.Errorf("after reopening a killed bulk load:\n%s\nwant\n%s", got, full)
@@ -220,10 +214,7 @@ func TestBulkLoad(t *testing.T) {
 func TestReferenceTargetIndexDropped(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "s.db")
-	s, err := Open(ctx, Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openAt(t, path)
 	// The state an older fhirbox left after a load killed with its indexes down: the index
 	// recorded as deferred (and dropped), next to one that really is down.
 	for _, q := range []string{
@@ -236,9 +227,7 @@ func TestReferenceTargetIndexDropped(t *testing.T) {
 		}
 	}
 	s.Close()
-	if s, err = Open(ctx, Options{Path: path}); err != nil {
-		t.Fatal(err)
-	}
+	s = openAt(t, path)
 	defer s.Close()
 	indexes := map[string]bool{}
 	rows, err := s.r.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'index'`)

@@ -130,10 +130,7 @@ func TestDecisionLogBounded(t *testing.T) {
 	if _, err := s.w.Exec(`VACUUM INTO ?`, path); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := Open(context.Background(), Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s2 := openAt(t, path)
 	defer s2.Close()
 	more := []Decision{testDecision(len(logged)), testDecision(len(logged) + 1)}
 	logDecisions(s2, more)
@@ -216,12 +213,8 @@ func TestDecisionLogResize(t *testing.T) {
 // Migration 0009 keeps the rows of the old decision_log (one row of strings per
 // decision), which read the same afterwards.
 func TestDecisionLogMigration(t *testing.T) {
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	s, err := Open(ctx, Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openAt(t, path)
 	s.Close()
 	old, err := migrationFS.ReadFile("migrations/0004_decisions.sql")
 	if err != nil {
@@ -253,10 +246,7 @@ func TestDecisionLogMigration(t *testing.T) {
 	}
 	db.Close()
 
-	s, err = Open(ctx, Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = openAt(t, path)
 	defer s.Close()
 	for _, f := range decisionFilters {
 		checkDecisions(t, s, logged, f)
@@ -272,19 +262,12 @@ func TestDecisionLogMigration(t *testing.T) {
 // Two stores on one file (two fhirbox processes): one collecting tuples the other has
 // cached must not leave the other logging rows that reference nothing.
 func TestDecisionLogTwoWriters(t *testing.T) {
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "shared.db")
-	a, err := Open(ctx, Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := openAt(t, path)
 	defer a.Close()
 	first := testDecision(0)
 	logDecisions(a, []Decision{first}) // a caches first's tuples
-	b, err := Open(ctx, Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := openAt(t, path)
 	defer b.Close()
 	// Enough new tuples for b to collect after its decisions replaced a's.
 	var logged []Decision

@@ -299,10 +299,7 @@ func TestSearchCompositeAccess(t *testing.T) {
 func TestReindexOldDatabase(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	s, err := Open(ctx, Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openAt(t, path)
 	for _, f := range compositeFixture[:3] {
 		if _, _, err := s.Update(ctx, f.typ, f.id, []byte(f.body), WriteOptions{}); err != nil {
 			t.Fatal(err)
@@ -319,10 +316,7 @@ func TestReindexOldDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	s, err = Open(ctx, Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = openAt(t, path)
 	defer s.Close()
 	runSearchCases(t, s, []searchCase{
 		{"tuples-back", "Observation", q("component-code-value-quantity=8480-6$gt100"), "bp1,bp2"},

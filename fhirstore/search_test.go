@@ -870,3 +870,13 @@ func errorsAs(err error, e **Error) bool {
 	*e = x
 	return ok
 }
+
+// openAt opens the store at path, for tests that close and reopen it themselves.
+func openAt(t testing.TB, path string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

@@ -14,10 +14,7 @@ import (
 func TestPlannerStatisticsHaveNoSamples(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "s.db")
-	s, err := Open(ctx, Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openAt(t, path)
 	if _, err := seedInto(ctx, s, 3); err != nil {
 		t.Fatal(err)
 	}
@@ -43,10 +40,7 @@ func TestPlannerStatisticsHaveNoSamples(t *testing.T) {
 	}
 	db.Close()
 
-	s, err = Open(ctx, Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = openAt(t, path)
 	defer s.Close()
 	if stat1, stat4 := countStats(t, s.w); stat1 == 0 || stat4 != 0 {
 		t.Fatalf("after Open: %d sqlite_stat1 rows (want some), %d sqlite_stat4 rows (want none)", stat1, stat4)

@@ -97,13 +97,7 @@ func TestDecodeSharedData(t *testing.T) {
 	for _, name := range []string{"synthea-r4", "inferno-uscore"} {
 		files, _ := filepath.Glob(filepath.Join(testData(t, name), "*.json"))
 		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := sameAsStdlib(b); err != nil {
-				t.Errorf("%s: %.500v", f, err)
-			}
+			checkFile(t, f)
 			n++
 		}
 	}
@@ -138,13 +132,19 @@ func TestDecodeR4Examples(t *testing.T) {
 		t.Fatalf("only %d files in the examples package", len(files))
 	}
 	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := sameAsStdlib(b); err != nil {
-			t.Errorf("%s: %.500v", f, err)
-		}
+		checkFile(t, f)
+	}
+}
+
+// checkFile decodes the document in file f both ways and reports a difference.
+func checkFile(t *testing.T, f string) {
+	t.Helper()
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sameAsStdlib(b); err != nil {
+		t.Errorf("%s: %.500v", f, err)
 	}
 }
 
