@@ -90,8 +90,8 @@ func extract(typ, id string, res map[string]any) (*indexRows, error) {
 		if sp.expr == nil || sp.Code == "_id" || sp.Code == "_lastUpdated" {
 			continue
 		}
-		if len(sp.unionOf) > 0 {
-			continue // stored under its parts
+		if len(sp.unionOf) > 0 || sp.aliasOf != nil {
+			continue // stored under its parts, or its base
 		}
 		if sp.Kind == "composite" {
 			rows.addTuples(sp, res, typ)
@@ -99,6 +99,13 @@ func extract(typ, id string, res map[string]any) (*indexRows, error) {
 		}
 		for _, n := range sp.expr.eval(res, typ) {
 			rows.add(sp, n)
+			for _, a := range sp.aliases {
+				if m, ok := n.v.(map[string]any); ok && m["identifier"] != nil {
+					if ref, _ := m["reference"].(string); refType(ref) == a.aliasType {
+						rows.addRefIdentifier(a.PID, m)
+					}
+				}
+			}
 		}
 	}
 	rows.narrative, rows.content = fullText(res)
@@ -108,11 +115,12 @@ func extract(typ, id string, res map[string]any) (*indexRows, error) {
 	}
 	for _, code := range pt.compartment[typ] {
 		sp := pt.byType[typ][code]
-		if sp == nil {
+		if sp == nil || (sp.aliasOf != nil && sp.aliasType != "Patient") {
 			continue
 		}
+		pid := sp.refPID()
 		for _, r := range rows.refs {
-			if r.pid == sp.PID && r.ttype == "Patient" {
+			if r.pid == pid && r.ttype == "Patient" {
 				id := r.tid.(string)
 				if !seen[id] {
 					rows.compartment, seen[id] = append(rows.compartment, id), true
@@ -267,11 +275,16 @@ func (rows *indexRows) addRef(pid int64, n node) {
 		if ref, ok := v["reference"].(string); ok {
 			rows.refs = append(rows.refs, parseRef(pid, ref))
 		}
-		if id, ok := v["identifier"].(map[string]any); ok { // for :identifier
-			sys, _ := id["system"].(string)
-			val, _ := id["value"].(string)
-			rows.tokens = append(rows.tokens, tokenRow{pid, nullable(sys), nullable(val), nil})
-		}
+		rows.addRefIdentifier(pid, v)
+	}
+}
+
+// addRefIdentifier indexes a Reference's identifier as a token, for :identifier.
+func (rows *indexRows) addRefIdentifier(pid int64, ref map[string]any) {
+	if id, ok := ref["identifier"].(map[string]any); ok {
+		sys, _ := id["system"].(string)
+		val, _ := id["value"].(string)
+		rows.tokens = append(rows.tokens, tokenRow{pid, nullable(sys), nullable(val), nil})
 	}
 }
 

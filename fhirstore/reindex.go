@@ -9,7 +9,7 @@ import (
 // indexVersion names what the index tables hold. A database indexed by an older version
 // (before composites and full text, say) lacks rows that searches now expect, so Open
 // re-indexes it: bump this whenever what a write indexes changes.
-const indexVersion = "4"
+const indexVersion = "5"
 
 // indexStale reports whether the database must be re-indexed before it is searched: its
 // search parameter ids are not this build's (pidsStale) or its index version is older.

@@ -76,12 +76,15 @@ func (q *query) param(types []string, a, name, value string, depth int) (string,
 		in := "pid IN (" + strings.TrimSuffix(strings.Repeat("?,", len(tpids)), ",") + ")"
 		return a + ".rid IN (SELECT rid FROM idx_composite WHERE " + in + " AND " + cond + ")", append(tpids, args...), nil
 	}
+	// Reference rows: an alias's are its base's that point at its type.
+	refIn, refArgs := refRows(sps, "pid", "target_type")
 	if modifier == "missing" {
 		table := kindTable[sp.Kind]
 		cond := a + ".rid IN (SELECT rid FROM " + table + " WHERE " + pidIn + ")"
 		if sp.Kind == "reference" { // a reference by identifier only is present too
-			cond = "(" + cond + " OR " + a + ".rid IN (SELECT rid FROM idx_token WHERE " + pidIn + "))"
-			pids = append(pids, pids...)
+			cond = "(" + a + ".rid IN (SELECT rid FROM idx_reference WHERE " + refIn + ") OR " +
+				a + ".rid IN (SELECT rid FROM idx_token WHERE " + pidIn + "))"
+			pids = append(slices.Clone(refArgs), pids...)
 		}
 		switch value {
 		case "true":
@@ -95,7 +98,7 @@ func (q *query) param(types []string, a, name, value string, depth int) (string,
 		if sp.Kind != "reference" {
 			return "", nil, q.bad(name, "%s is not a reference: it cannot be chained", code)
 		}
-		return q.chainCond(sp, a, pidIn, pids, modifier, chain, value, depth)
+		return q.chainCond(sp, a, refIn, refArgs, modifier, chain, value, depth)
 	}
 	var ors []string
 	var args []any
@@ -111,8 +114,11 @@ func (q *query) param(types []string, a, name, value string, depth int) (string,
 		return "", nil, q.bad(name, "%s needs a value", name)
 	}
 	table := kindTable[sp.Kind]
-	if modifier == "identifier" {
+	switch {
+	case modifier == "identifier":
 		table = "idx_token"
+	case sp.Kind == "reference":
+		pidIn, pids = refIn, refArgs
 	}
 	sql := a + ".rid IN (SELECT rid FROM " + table + " WHERE " + pidIn + " AND (" + strings.Join(ors, " OR ") + "))"
 	if modifier == "not" {
@@ -120,6 +126,42 @@ func (q *query) param(types []string, a, name, value string, depth int) (string,
 	}
 	return sql, append(pids, args...), nil
 }
+
+// refRows renders which idx_reference rows hold the references of sps, on the columns
+// pidCol and typeCol: a parameter's own pid's, or for an alias (see SearchParam.aliasOf)
+// its base's that point at its type.
+func refRows(sps []*SearchParam, pidCol, typeCol string) (string, []any) {
+	var own []any
+	var types []string
+	bases := map[string][]any{}
+	for _, sp := range sps {
+		if sp.aliasOf == nil {
+			own = append(own, sp.PID)
+			continue
+		}
+		if bases[sp.aliasType] == nil {
+			types = append(types, sp.aliasType)
+		}
+		bases[sp.aliasType] = append(bases[sp.aliasType], sp.aliasOf.PID)
+	}
+	var ors []string
+	var args []any
+	if len(own) > 0 {
+		ors = append(ors, pidCol+" IN ("+marks(len(own))+")")
+		args = append(args, own...)
+	}
+	for _, t := range types {
+		ors = append(ors, "("+pidCol+" IN ("+marks(len(bases[t]))+") AND "+typeCol+" = ?)")
+		args = append(append(args, bases[t]...), t)
+	}
+	if len(ors) == 1 {
+		return ors[0], args
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", args
+}
+
+// marks is n comma-separated placeholders.
+func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
 
 var kindTable = map[string]string{
 	"string": "idx_string", "token": "idx_token", "reference": "idx_reference", "date": "idx_date",
@@ -442,8 +484,11 @@ func (q *query) idCond(a, modifier, value string) (string, []any, error) {
 
 // chainCond: subject:Patient.name=x matches resources whose subject is a Patient matching
 // name=x. Without a type modifier every target type that has the chained parameter counts.
-func (q *query) chainCond(sp *SearchParam, a, pidIn string, pids []any, modifier, chain, value string, depth int) (string, []any, error) {
+func (q *query) chainCond(sp *SearchParam, a, refIn string, refArgs []any, modifier, chain, value string, depth int) (string, []any, error) {
 	targets := sp.Targets
+	if sp.aliasOf != nil {
+		targets = []string{sp.aliasType}
+	}
 	if modifier != "" {
 		if !knownType(modifier) {
 			return "", nil, q.bad(sp.Code, "unknown type %q in chain", modifier)
@@ -476,8 +521,8 @@ func (q *query) chainCond(sp *SearchParam, a, pidIn string, pids []any, modifier
 	if len(ors) == 0 {
 		return "", nil, q.bad(sp.Code+"."+chain, "no target type of %s has a parameter %s", sp.Code, next)
 	}
-	return a + ".rid IN (SELECT rid FROM idx_reference WHERE " + pidIn + " AND (" + strings.Join(ors, " OR ") + "))",
-		append(pids, args...), nil
+	return a + ".rid IN (SELECT rid FROM idx_reference WHERE " + refIn + " AND (" + strings.Join(ors, " OR ") + "))",
+		append(refArgs, args...), nil
 }
 
 // visibleTo renders the access filter for reading typ on alias a, as " AND (...)"; a type
@@ -517,7 +562,8 @@ func (q *query) has(types []string, a, name, value string, depth int) (string, [
 	if err != nil {
 		return "", nil, err
 	}
+	refIn, refArgs := refRows([]*SearchParam{sp}, "x.pid", "x.target_type")
 	sql := a + ".id IN (SELECT x.target_id FROM idx_reference x JOIN resource_current " + alias + " ON " + alias + ".rid = x.rid" +
-		" WHERE x.pid = ? AND x.target_type = " + a + ".type AND " + alias + ".deleted = 0 AND " + cond + acc + ")"
-	return sql, append(append([]any{sp.PID}, cargs...), accArgs...), nil
+		" WHERE " + refIn + " AND x.target_type = " + a + ".type AND " + alias + ".deleted = 0 AND " + cond + acc + ")"
+	return sql, append(append(refArgs, cargs...), accArgs...), nil
 }

@@ -35,13 +35,14 @@ func (q *query) sort(types []string, spec string) ([]sortTerm, error) {
 			continue
 		}
 		var pids []any
+		var sps []*SearchParam
 		kind := ""
 		for _, t := range types {
 			sp := pt.byType[t][key]
 			if sp == nil || !supportedKind(sp) || sp.Kind == "composite" {
 				return nil, q.bad("_sort", "cannot sort on %q: not a search parameter of %s", key, t)
 			}
-			pids, kind = append(pids, sp.storedPIDs()...), sp.Kind
+			pids, sps, kind = append(pids, sp.storedPIDs()...), append(sps, sp), sp.Kind
 		}
 		agg := "min"
 		if desc {
@@ -52,12 +53,13 @@ func (q *query) sort(types []string, spec string) ([]sortTerm, error) {
 		if kind == "date" && desc {
 			col = "high"
 		}
-		in := strings.TrimSuffix(strings.Repeat("?,", len(pids)), ",")
-		// The (rid, pid) index answers this per row; without INDEXED BY the planner may
-		// prefer the (pid, value) index and read every value of the parameter.
 		// +pid: the table's own key (rid, pid, n) answers this per row; an indexable pid
 		// let the planner prefer the (pid, value) index and read every value of the parameter.
-		sub := "(SELECT " + agg + "(" + col + ") FROM " + kindTable[kind] + " WHERE rid = r.rid AND +pid IN (" + in + "))"
+		in := "+pid IN (" + marks(len(pids)) + ")"
+		if kind == "reference" {
+			in, pids = refRows(sps, "+pid", "target_type")
+		}
+		sub := "(SELECT " + agg + "(" + col + ") FROM " + kindTable[kind] + " WHERE rid = r.rid AND " + in + ")"
 		terms = append(terms, sortTerm{expr: sub + " IS NULL", args: pids}, sortTerm{expr: sub, args: pids, desc: desc})
 	}
 	return terms, nil
@@ -224,8 +226,9 @@ func (q *query) include(db querier, rev bool, value string, rids []int64) ([]rid
 		if sp == nil || sp.Kind != "reference" {
 			return nil, q.bad("_include", "%s has no reference parameter %s", parts[0], parts[1])
 		}
-		pidCond = " AND x.pid = ?"
-		args = append(args, sp.PID)
+		cond, refArgs := refRows([]*SearchParam{sp}, "x.pid", "x.target_type")
+		pidCond = " AND " + cond
+		args = append(args, refArgs...)
 		if len(parts) == 3 {
 			if !knownType(parts[2]) {
 				return nil, q.bad("_include", "unknown target type %q", parts[2])

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -34,6 +35,16 @@ type SearchParam struct {
 	// its values, so it stores none of its own and is searched through theirs. Observation,
 	// most of any store, loses about three index rows in fifteen.
 	unionOf []*SearchParam
+	// aliasOf, for a reference parameter whose expression is another reference
+	// parameter's narrowed by .where(resolve() is T) (Observation.patient is
+	// Observation.subject.where(resolve() is Patient); 47 R4 parameters are), is that
+	// parameter, and aliasType is T: its references are the base's rows that point at a T,
+	// so it stores none of its own. A clinical resource keeps one reference row for its
+	// subject instead of two. Identifiers (for :identifier) it still stores under its pid,
+	// as only the reference says whether it names a T.
+	aliasOf   *SearchParam
+	aliasType string
+	aliases   []*SearchParam // on a base: the parameters that are aliases of it
 }
 
 // Component is one part of a composite parameter: the component parameter's code and
@@ -130,6 +141,7 @@ func loadParams() (*paramTable, error) {
 				}
 			}
 			linkUnions(m)
+			linkAliases(m)
 			pt.byType[typ] = m
 		}
 		var ids [][3]any
@@ -139,18 +151,24 @@ func loadParams() (*paramTable, error) {
 				sp.PID = int64(len(pt.ordered) + 1)
 				pt.ordered = append(pt.ordered, sp)
 				ids = append(ids, [3]any{sp.PID, typ, code})
-				if sp.Kind == "reference" && sp.expr != nil {
-					if pt.refsTo == nil {
-						pt.refsTo = map[string][]int64{}
-					}
-					targets := sp.Targets
-					if len(targets) == 0 {
-						targets = []string{""}
-					}
-					for _, t := range targets {
-						pt.refsTo[t] = append(pt.refsTo[t], sp.PID)
-					}
+			}
+		}
+		pt.refsTo = map[string][]int64{}
+		for _, sp := range pt.ordered {
+			if sp.Kind != "reference" || sp.expr == nil || sp.aliasOf != nil {
+				continue // an alias's references are its base's
+			}
+			targets := sp.Targets
+			if len(targets) == 0 {
+				targets = []string{""}
+			}
+			for _, a := range sp.aliases {
+				if !slices.Contains(targets, a.aliasType) && !slices.Contains(targets, "") {
+					targets = append(slices.Clone(targets), a.aliasType)
 				}
+			}
+			for _, t := range targets {
+				pt.refsTo[t] = append(pt.refsTo[t], sp.PID)
 			}
 		}
 		b, _ := json.Marshal(ids)
@@ -217,6 +235,40 @@ func linkUnions(m map[string]*SearchParam) {
 		}
 		sp.unionOf = of
 	}
+}
+
+// aliasExpr matches a reference expression narrowed to one target type.
+var aliasExpr = regexp.MustCompile(`^(.+)\.where\(resolve\(\) is ([A-Za-z]+)\)$`)
+
+// linkAliases finds the reference parameters of one type that are another's narrowed to
+// one target type (see SearchParam.aliasOf). Of several bases with the same expression
+// the first by code is taken, so every build stores the rows under the same pid.
+func linkAliases(m map[string]*SearchParam) {
+	for _, code := range slices.Sorted(maps.Keys(m)) {
+		sp := m[code]
+		if sp.Kind != "reference" || sp.expr == nil {
+			continue
+		}
+		match := aliasExpr.FindStringSubmatch(sp.Expression)
+		if match == nil || !knownType(match[2]) {
+			continue
+		}
+		for _, bc := range slices.Sorted(maps.Keys(m)) {
+			if o := m[bc]; o.Kind == "reference" && o.expr != nil && o.Expression == match[1] {
+				sp.aliasOf, sp.aliasType = o, match[2]
+				o.aliases = append(o.aliases, sp)
+				break
+			}
+		}
+	}
+}
+
+// refPID is the pid under which the parameter's reference rows are stored.
+func (sp *SearchParam) refPID() int64 {
+	if sp.aliasOf != nil {
+		return sp.aliasOf.PID
+	}
+	return sp.PID
 }
 
 // unionParts splits a FHIRPath expression at its top-level | operators.
