@@ -33,7 +33,7 @@ func (s *Store) deferIndexes(ctx context.Context, keep func(name string) bool) e
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		in := strings.TrimSuffix(strings.Repeat("?,", len(lookupTables())), ",")
+		in := marks(len(lookupTables()))
 		rows, err := tx.QueryContext(ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
 			AND tbl_name IN (`+in+`) ORDER BY name`, lookupTables()...)
 		if err != nil {

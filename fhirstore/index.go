@@ -99,12 +99,8 @@ func extract(typ, id string, res map[string]any) (*indexRows, error) {
 		}
 		for _, n := range sp.expr.eval(res, typ) {
 			rows.add(sp, n)
-			for _, a := range sp.aliases {
-				if m, ok := n.v.(map[string]any); ok && m["identifier"] != nil {
-					if ref, _ := m["reference"].(string); refType(ref) == a.aliasType {
-						rows.addRefIdentifier(a.PID, m)
-					}
-				}
+			if len(sp.aliases) > 0 {
+				rows.addAliasIdentifiers(sp, n)
 			}
 		}
 	}
@@ -276,6 +272,22 @@ func (rows *indexRows) addRef(pid int64, n node) {
 			rows.refs = append(rows.refs, parseRef(pid, ref))
 		}
 		rows.addRefIdentifier(pid, v)
+	}
+}
+
+// addAliasIdentifiers indexes the identifier of a Reference n of base parameter sp under
+// each alias of sp whose type the reference names: the alias stores no reference rows, but
+// :identifier needs rows of its own (see SearchParam.aliasOf).
+func (rows *indexRows) addAliasIdentifiers(sp *SearchParam, n node) {
+	m, ok := n.v.(map[string]any)
+	if !ok || m["identifier"] == nil {
+		return
+	}
+	ref, _ := m["reference"].(string)
+	for _, a := range sp.aliases {
+		if refType(ref) == a.aliasType {
+			rows.addRefIdentifier(a.PID, m)
+		}
 	}
 }
 
@@ -674,7 +686,7 @@ func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, stmts []*sql.Stmt, c
 // prepareMultiInsert prepares "insert VALUES (...), ..." for 1, 2, 4 ... max rows of cols
 // values on the writer; insert is "INSERT INTO table (columns)" or its OR REPLACE form.
 func (s *Store) prepareMultiInsert(ctx context.Context, insert string, cols, max int) ([]*sql.Stmt, error) {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+	one := "(" + marks(cols) + ")"
 	var out []*sql.Stmt
 	for k := 1; k <= max; k *= 2 {
 		stmt, err := s.w.PrepareContext(ctx, insert+" VALUES "+strings.TrimSuffix(strings.Repeat(one+",", k), ","))

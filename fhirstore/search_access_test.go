@@ -23,11 +23,7 @@ var accessFixture = []struct{ typ, id, body string }{
 func newAccessStore(t *testing.T) *fixtureStore {
 	t.Helper()
 	s := newFixtureStore(t)
-	for _, f := range accessFixture {
-		if _, _, err := s.Update(context.Background(), f.typ, f.id, []byte(f.body), WriteOptions{}); err != nil {
-			t.Fatalf("loading %s/%s: %v", f.typ, f.id, err)
-		}
-	}
+	loadFixture(t, s.Store, accessFixture)
 	return s
 }
 

@@ -13,7 +13,7 @@ import (
 func TestReferenceAliases(t *testing.T) {
 	s := openTestStore(t)
 	ctx := context.Background()
-	for _, f := range []struct{ typ, id, body string }{
+	loadFixture(t, s, []struct{ typ, id, body string }{
 		{"Patient", "p1", `{"resourceType":"Patient","id":"p1","name":[{"family":"Adams"}]}`},
 		{"Patient", "p2", `{"resourceType":"Patient","id":"p2","name":[{"family":"Baker"}]}`},
 		{"Group", "g1", `{"resourceType":"Group","id":"g1","type":"person","actual":true,"name":"Adams cohort"}`},
@@ -29,11 +29,7 @@ func TestReferenceAliases(t *testing.T) {
 		{"Encounter", "e-p1", `{"resourceType":"Encounter","id":"e-p1","status":"finished","class":{"code":"AMB"},"subject":{"reference":"Patient/p1"}}`},
 		{"Immunization", "i-p1", `{"resourceType":"Immunization","id":"i-p1","status":"completed","vaccineCode":{"text":"flu"},
 			"patient":{"reference":"Patient/p1"},"occurrenceDateTime":"2020-01-01"}`},
-	} {
-		if _, _, err := s.Update(ctx, f.typ, f.id, []byte(f.body), WriteOptions{}); err != nil {
-			t.Fatalf("%s/%s: %v", f.typ, f.id, err)
-		}
-	}
+	})
 
 	pt, _ := loadParams()
 	patient, subject := pt.byType["Observation"]["patient"], pt.byType["Observation"]["subject"]

@@ -90,11 +90,7 @@ var compositeFixture = []struct{ typ, id, body string }{
 func newCompositeStore(t *testing.T) *Store {
 	t.Helper()
 	s := openTestStore(t)
-	for _, f := range compositeFixture {
-		if _, _, err := s.Update(context.Background(), f.typ, f.id, []byte(f.body), WriteOptions{}); err != nil {
-			t.Fatalf("loading %s/%s: %v", f.typ, f.id, err)
-		}
-	}
+	loadFixture(t, s, compositeFixture)
 	return s
 }
 

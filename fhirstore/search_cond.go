@@ -56,7 +56,7 @@ func (q *query) param(types []string, a, name, value string, depth int) (string,
 	for _, sp := range sps {
 		pids = append(pids, sp.storedPIDs()...)
 	}
-	pidIn := "pid IN (" + strings.TrimSuffix(strings.Repeat("?,", len(pids)), ",") + ")"
+	pidIn := "pid IN (" + marks(len(pids)) + ")"
 	sp := sps[0]
 	if sp.Kind == "composite" {
 		switch {
@@ -69,22 +69,21 @@ func (q *query) param(types []string, a, name, value string, depth int) (string,
 		if err != nil {
 			return "", nil, err
 		}
-		var tpids []any
-		for _, sp := range sps {
-			tpids = append(tpids, sp.storedPIDs()...)
-		}
-		in := "pid IN (" + strings.TrimSuffix(strings.Repeat("?,", len(tpids)), ",") + ")"
-		return a + ".rid IN (SELECT rid FROM idx_composite WHERE " + in + " AND " + cond + ")", append(tpids, args...), nil
+		return a + ".rid IN (SELECT rid FROM idx_composite WHERE " + pidIn + " AND " + cond + ")", append(pids, args...), nil
 	}
 	// Reference rows: an alias's are its base's that point at its type.
-	refIn, refArgs := refRows(sps, "pid", "target_type")
+	var refIn string
+	var refArgs []any
+	if sp.Kind == "reference" {
+		refIn, refArgs = refRows(sps, "pid", "target_type")
+	}
 	if modifier == "missing" {
 		table := kindTable[sp.Kind]
 		cond := a + ".rid IN (SELECT rid FROM " + table + " WHERE " + pidIn + ")"
 		if sp.Kind == "reference" { // a reference by identifier only is present too
 			cond = "(" + a + ".rid IN (SELECT rid FROM idx_reference WHERE " + refIn + ") OR " +
 				a + ".rid IN (SELECT rid FROM idx_token WHERE " + pidIn + "))"
-			pids = append(slices.Clone(refArgs), pids...)
+			pids = append(refArgs, pids...)
 		}
 		switch value {
 		case "true":
@@ -128,15 +127,15 @@ func (q *query) param(types []string, a, name, value string, depth int) (string,
 }
 
 // refRows renders which idx_reference rows hold the references of sps, on the columns
-// pidCol and typeCol: a parameter's own pid's, or for an alias (see SearchParam.aliasOf)
-// its base's that point at its type.
+// pidCol and typeCol: a parameter's own stored pids', or for an alias (see
+// SearchParam.aliasOf) its base's that point at its type. The result is a fresh slice.
 func refRows(sps []*SearchParam, pidCol, typeCol string) (string, []any) {
 	var own []any
 	var types []string
 	bases := map[string][]any{}
 	for _, sp := range sps {
 		if sp.aliasOf == nil {
-			own = append(own, sp.PID)
+			own = append(own, sp.storedPIDs()...)
 			continue
 		}
 		if bases[sp.aliasType] == nil {
@@ -472,7 +471,7 @@ func (q *query) idCond(a, modifier, value string) (string, []any, error) {
 	for i, id := range ids {
 		args[i] = id
 	}
-	cond := a + ".id IN (" + strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",") + ")"
+	cond := a + ".id IN (" + marks(len(ids)) + ")"
 	switch modifier {
 	case "":
 		return cond, args, nil

@@ -200,7 +200,7 @@ func (q *query) referrersOf(db querier, rids []any, in string) (string, []any, e
 	if len(pids) == 0 {
 		return " AND 0", nil, nil
 	}
-	return " AND x.pid IN (" + strings.TrimSuffix(strings.Repeat("?,", len(pids)), ",") + ")", pids, nil
+	return " AND x.pid IN (" + marks(len(pids)) + ")", pids, nil
 }
 
 type ridHit struct {
@@ -213,7 +213,7 @@ func (q *query) include(db querier, rev bool, value string, rids []int64) ([]rid
 	for i, r := range rids {
 		ridList[i] = r
 	}
-	in := strings.TrimSuffix(strings.Repeat("?,", len(rids)), ",")
+	in := marks(len(rids))
 	var pidCond string
 	var args []any
 	if value != "*" {

@@ -178,6 +178,16 @@ type searchCase struct {
 }
 
 // runSearchCases runs every case and compares the match ids as a set and Total.
+// loadFixture writes each resource of fixture by id.
+func loadFixture(t *testing.T, s *Store, fixture []struct{ typ, id, body string }) {
+	t.Helper()
+	for _, f := range fixture {
+		if _, _, err := s.Update(context.Background(), f.typ, f.id, []byte(f.body), WriteOptions{}); err != nil {
+			t.Fatalf("loading %s/%s: %v", f.typ, f.id, err)
+		}
+	}
+}
+
 func runSearchCases(t *testing.T, s *Store, cases []searchCase) {
 	t.Helper()
 	for _, c := range cases {

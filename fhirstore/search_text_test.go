@@ -38,11 +38,7 @@ var textFixture = []struct{ typ, id, body string }{
 func newTextStore(t *testing.T) *Store {
 	t.Helper()
 	s := openTestStore(t)
-	for _, f := range textFixture {
-		if _, _, err := s.Update(context.Background(), f.typ, f.id, []byte(f.body), WriteOptions{}); err != nil {
-			t.Fatalf("loading %s/%s: %v", f.typ, f.id, err)
-		}
-	}
+	loadFixture(t, s, textFixture)
 	return s
 }
 

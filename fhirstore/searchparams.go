@@ -254,7 +254,8 @@ func linkAliases(m map[string]*SearchParam) {
 			continue
 		}
 		for _, bc := range slices.Sorted(maps.Keys(m)) {
-			if o := m[bc]; o.Kind == "reference" && o.expr != nil && o.Expression == match[1] {
+			// A union base stores its rows under its parts: it has none to narrow.
+			if o := m[bc]; o.Kind == "reference" && o.expr != nil && len(o.unionOf) == 0 && o.Expression == match[1] {
 				sp.aliasOf, sp.aliasType = o, match[2]
 				o.aliases = append(o.aliases, sp)
 				break

@@ -1,6 +1,9 @@
 package fhirstore
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 // Every expression of the 1,375 R4 SearchParameters must compile in our FHIRPath subset.
 func TestSearchParamsCompile(t *testing.T) {
@@ -64,5 +67,39 @@ func TestUnionParams(t *testing.T) {
 	}
 	if n != 6 {
 		t.Errorf("%d parameters are unions, want the six Observation combos", n)
+	}
+}
+
+// TestAliasParams pins the R4 reference parameters stored as aliases (see
+// SearchParam.aliasOf) and the shapes the index relies on: an alias's base stores its own
+// rows, and no union reads through an alias, which stores none.
+func TestAliasParams(t *testing.T) {
+	pt, err := loadParams()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, sp := range pt.ordered {
+		for _, o := range sp.unionOf {
+			if o.aliasOf != nil {
+				t.Errorf("%s.%s is a union of alias %s", sp.Type, sp.Code, o.Code)
+			}
+		}
+		if sp.aliasOf == nil {
+			continue
+		}
+		n++
+		if b := sp.aliasOf; b.aliasOf != nil || len(b.unionOf) > 0 || !slices.Contains(b.aliases, sp) {
+			t.Errorf("%s.%s: base %s is not a plain reference parameter linked back to it", sp.Type, sp.Code, b.Code)
+		}
+		if sp.refPID() != sp.aliasOf.PID {
+			t.Errorf("%s.%s stores its references under %d, not its base's %d", sp.Type, sp.Code, sp.refPID(), sp.aliasOf.PID)
+		}
+	}
+	if n != 47 {
+		t.Errorf("%d alias parameters, want the 47 of R4", n)
+	}
+	if sp := pt.byType["DiagnosticReport"]["patient"]; sp.aliasOf == nil || sp.aliasOf.Code != "subject" || sp.aliasType != "Patient" {
+		t.Errorf("DiagnosticReport.patient: aliasOf %v, aliasType %q; want subject, Patient", sp.aliasOf, sp.aliasType)
 	}
 }
