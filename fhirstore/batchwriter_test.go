@@ -223,3 +223,80 @@ func TestBatchWriterPreparedEarly(t *testing.T) {
 		t.Errorf("status=preliminary after the update: %d, %v", len(res.Entries), err)
 	}
 }
+
+// TestLargeTransactionExisting: a transaction large enough for the batched absence check
+// (absentIDs) still updates what exists, revives what was deleted, and creates the rest,
+// whether its entries are prepared early (BatchWriter) or in the transaction.
+func TestLargeTransactionExisting(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	body := func(id, family string) []byte {
+		return []byte(`{"resourceType":"Patient","id":"` + id + `","name":[{"family":"` + family + `"}]}`)
+	}
+	for i := range 10 {
+		id := fmt.Sprintf("tx%02d", i)
+		if _, _, err := s.Update(ctx, "Patient", id, body(id, "Before"), WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"tx08", "tx09"} {
+		if err := s.Delete(ctx, "Patient", id, WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Versions after the load: tx00..07 updated (2), tx08..09 revived after their deletion
+	// (3), tx10..29 created (1); a DELETE in the same transaction leaves a tombstone the
+	// PUT after it revives (tx07 → 3).
+	want := map[string]int{}
+	var entries []*TxEntry
+	for i := range 30 {
+		id := fmt.Sprintf("tx%02d", i)
+		m, err := decodeJSON(body(id, "After"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, &TxEntry{Method: "PUT", Type: "Patient", ID: id, Resource: m})
+		switch {
+		case i < 8:
+			want[id] = 2
+		case i < 10:
+			want[id] = 3
+		default:
+			want[id] = 1
+		}
+	}
+	entries = append(entries, &TxEntry{Method: "DELETE", Type: "Patient", ID: "tx07"})
+	want["tx07"] = 3
+	results, i, err := s.Transaction(ctx, entries, TxOptions{})
+	if err != nil {
+		t.Fatalf("transaction: entry %d: %v", i, err)
+	}
+	for k, r := range results[:30] {
+		id := entries[k].ID
+		if r.Resource.Version != int64(want[id]) || r.Created != (want[id] != 2 || id == "tx07") {
+			t.Errorf("%s: version %d created %v, want version %d", id, r.Resource.Version, r.Created, want[id])
+		}
+	}
+	res, err := s.Search(ctx, SearchRequest{Type: "Patient", Params: q("family=after", "_summary=count")})
+	if err != nil || *res.Total != 30 {
+		t.Errorf("family=after: %v %v, want 30", res, err)
+	}
+
+	// The same through a BatchWriter, whose batches are prepared before their transaction.
+	w := s.NewBatchWriter(ctx, BatchOptions{Size: 20})
+	for i := range 40 {
+		id := fmt.Sprintf("tx%02d", i)
+		if _, err := w.Put("Patient", id, body(id, "Again")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := w.Close(); err != nil || n != 40 {
+		t.Fatalf("BatchWriter: %d %v", n, err)
+	}
+	for i, v := range map[int]int64{0: 3, 7: 4, 9: 4, 10: 2, 29: 2, 30: 1, 39: 1} {
+		id := fmt.Sprintf("tx%02d", i)
+		if r, err := s.Read(ctx, "Patient", id); err != nil || r.Version != v {
+			t.Errorf("Patient/%s after the BatchWriter: %v %v, want version %d", id, r, err, v)
+		}
+	}
+}

@@ -361,10 +361,14 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[strin
 	var rid, version int64
 	var deleted bool
 	var oldJSON []byte
-	err := s.stmt(ctx, tx, s.stmtCurrent).QueryRowContext(ctx, typ, id).Scan(&rid, &version, &deleted, &oldJSON)
-	exists := err == nil
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
+	exists := false
+	var err error
+	if pre == nil || !pre.absent {
+		err = s.stmt(ctx, tx, s.stmtCurrent).QueryRowContext(ctx, typ, id).Scan(&rid, &version, &deleted, &oldJSON)
+		exists = err == nil
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
 	}
 	letter := Update
 	if method == "POST" {

@@ -199,6 +199,10 @@ func (s *Store) transaction(ctx context.Context, tx *sql.Tx, entries []*TxEntry,
 		ahead = prepareAhead(entries, order, plannedID, matched, s.now().UTC().Truncate(time.Millisecond), false)
 	}
 	defer ahead.stop()
+	absent, err := s.absentIDs(ctx, tx, entries, plannedID, matched)
+	if err != nil {
+		return 0, err
+	}
 	for _, i := range order {
 		e := entries[i]
 		r := &results[i]
@@ -218,6 +222,7 @@ func (s *Store) transaction(ctx context.Context, tx *sql.Tx, entries []*TxEntry,
 			} else {
 				var pre *prepared
 				if pre, err = ahead.get(i); err == nil {
+					pre.absent = absent[i]
 					r.Resource, err = s.put(ctx, tx, e.Type, plannedID[i], e.Resource, "POST", "", pre)
 				}
 				r.Created = err == nil && r.Resource.Created
@@ -228,6 +233,7 @@ func (s *Store) transaction(ctx context.Context, tx *sql.Tx, entries []*TxEntry,
 			if pre, err = ahead.get(i); err != nil {
 				break
 			}
+			pre.absent = absent[i]
 			if e.ID != "" {
 				if err = checkBodyID(e.Resource, e.ID); err != nil {
 					break
@@ -313,12 +319,63 @@ func (s *Store) rewriteRefs(ctx context.Context, tx *sql.Tx, v any, ids map[stri
 	return nil
 }
 
+// absentChunk is how many ids one absence query names.
+const absentChunk = 500
+
+// absentIDs finds, in one query per type and chunk, the creates and updates of a large
+// transaction whose id has no row in resource_current yet: put can skip looking each of
+// them up, which was a tenth of the writer's time in a bulk load of new resources. The
+// answer holds for the whole transaction: no two of its entries write the same id (the
+// planning refused that), and its deletes of absent ids write nothing.
+func (s *Store) absentIDs(ctx context.Context, tx *sql.Tx, entries []*TxEntry, plannedID []string, matched []bool) ([]bool, error) {
+	absent := make([]bool, len(entries))
+	if len(entries) < minAhead {
+		return absent, nil // one lookup each is as cheap
+	}
+	byType := map[string][]int{}
+	for i, e := range entries {
+		if (e.Method == "POST" || e.Method == "PUT") && !matched[i] && plannedID[i] != "" {
+			byType[e.Type] = append(byType[e.Type], i)
+		}
+	}
+	for typ, idx := range byType {
+		for chunk := range slices.Chunk(idx, absentChunk) {
+			args := make([]any, 0, len(chunk)+1)
+			args = append(args, typ)
+			at := make(map[string]int, len(chunk))
+			for _, i := range chunk {
+				args = append(args, plannedID[i])
+				at[plannedID[i]] = i
+				absent[i] = true
+			}
+			rows, err := tx.QueryContext(ctx, `SELECT id FROM resource_current WHERE type = ? AND id IN (`+marks(len(chunk))+`)`, args...)
+			if err != nil {
+				return nil, err
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				absent[at[id]] = false
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return absent, nil
+}
+
 // prepared is the work done for one write ahead of the writer: its index rows and, when
 // it can only be a version 1 (a create), its encoded JSON.
 type prepared struct {
-	rows *indexRows
-	json []byte    // nil: encode in put
-	at   time.Time // the transaction's instant
+	absent bool // no current row had the id when the transaction began (see absentIDs)
+	rows   *indexRows
+	json   []byte    // nil: encode in put
+	at     time.Time // the transaction's instant
 }
 
 // writesAhead prepares a transaction's writes on other goroutines while the writer works
