@@ -267,3 +267,93 @@ func TestReferenceTargetIndexDropped(t *testing.T) {
 		}
 	}
 }
+
+// TestBulkLoadJournal: the first load into an empty store runs without a WAL and ends
+// back in WAL mode with its mark gone; a load into a store with data keeps the WAL; a
+// failed first load still rolls back its last transaction; a store whose unjournaled first
+// load never ended is refused at Open with what to do, while one left by a load that kept
+// the WAL opens.
+func TestBulkLoadJournal(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	s := openAt(t, path)
+	mode := func() string {
+		var m string
+		if err := s.w.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	marks := func() int {
+		var n int
+		s.w.QueryRowContext(ctx, `SELECT count(*) FROM store_meta WHERE key = 'bulk_load'`).Scan(&n)
+		return n
+	}
+	put := func(id string) error {
+		_, _, err := s.Update(ctx, "Patient", id, []byte(`{"resourceType":"Patient","id":"`+id+`"}`), WriteOptions{})
+		return err
+	}
+	for _, c := range []struct{ id, during string }{{"first", "memory"}, {"second", "wal"}} {
+		var during, mark string
+		if err := s.BulkLoad(ctx, false, func() error {
+			during = mode()
+			s.w.QueryRowContext(ctx, `SELECT value FROM store_meta WHERE key = 'bulk_load'`).Scan(&mark)
+			return put(c.id)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if during != c.during || mark != c.during || mode() != "wal" || marks() != 0 {
+			t.Errorf("load of %s: journal %q (mark %q) during the load, %q after, %d marks left; want %q, then wal and none",
+				c.id, during, mark, mode(), marks(), c.during)
+		}
+		if _, err := s.Read(ctx, "Patient", c.id); err != nil {
+			t.Errorf("Patient/%s after its load: %v", c.id, err)
+		}
+	}
+	s.Close()
+
+	// A failed first load keeps what it committed, rolls back the rest, ends in WAL mode.
+	s = openAt(t, filepath.Join(t.TempDir(), "s2.db"))
+	err := s.BulkLoad(ctx, false, func() error {
+		w := s.NewBatchWriter(ctx, BatchOptions{Size: 20})
+		for i := range 39 {
+			id := fmt.Sprintf("p%d", i)
+			w.Put("Patient", id, []byte(`{"resourceType":"Patient","id":"`+id+`"}`))
+		}
+		w.Put("Patient", "p38", []byte(`{"resourceType":"Patient","id":"p38"}`)) // the second batch writes p38 twice
+		_, err := w.Close()
+		return err
+	})
+	n, _ := s.Counts(ctx)
+	if err == nil || n["Patient"] != 20 || mode() != "wal" || marks() != 0 {
+		t.Errorf("failed first load: err %v, %d Patients, journal %s, %d marks; want an error, the first batch's 20, wal, none",
+			err, n["Patient"], mode(), marks())
+	}
+	s.Close()
+
+	// The marks a killed load leaves behind.
+	for _, c := range []struct{ journal, wantErr string }{{"wal", ""}, {"memory", "did not finish"}} {
+		s = openAt(t, path)
+		if _, err := s.w.ExecContext(ctx, `INSERT INTO store_meta (key, value) VALUES ('bulk_load', ?)`, c.journal); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		s, err = Open(ctx, Options{Path: path})
+		if c.wantErr == "" {
+			if err != nil {
+				t.Fatalf("Open after a killed load that kept the WAL: %v", err)
+			}
+			if marks() != 0 {
+				t.Error("Open kept the mark of a load that kept the WAL")
+			}
+			s.Close()
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), c.wantErr) || !strings.Contains(err.Error(), "remove it") {
+			t.Errorf("Open after a killed unjournaled load: %v; want an error saying it %s and what to do", err, c.wantErr)
+		}
+		if s != nil {
+			s.Close()
+		}
+	}
+}

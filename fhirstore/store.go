@@ -143,6 +143,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.checkLoad(ctx, path); err != nil {
+		s.Close()
+		return nil, err
+	}
 	// A bulk load that was killed left its indexes down; build them before serving.
 	if err := s.restoreIndexes(ctx); err != nil {
 		s.Close()
