@@ -88,13 +88,19 @@ func (s *Store) restoreIndexes(ctx context.Context) error {
 	// Let SQLite's sorter use every core for the builds (the writer has one connection, so
 	// the settings stay with it). SQLite starts no sorter threads while temp_store is
 	// MEMORY, so the builds sort through temporary files, which the OS keeps in its cache
-	// anyway: about a third faster on two cores.
-	for _, p := range []string{"PRAGMA threads = " + strconv.Itoa(runtime.GOMAXPROCS(0)), "PRAGMA temp_store = FILE"} {
+	// anyway: about a third faster on two cores. The sorter sorts runs as large as the page
+	// cache; runs of 8 MB instead of 64 MB built the indexes of a 1M-resource store in
+	// 21–26 s instead of 30–32 s.
+	for _, p := range []string{"PRAGMA threads = " + strconv.Itoa(runtime.GOMAXPROCS(0)), "PRAGMA temp_store = FILE", "PRAGMA cache_size = -8192"} {
 		if _, err := s.w.ExecContext(ctx, p); err != nil {
 			return err
 		}
 	}
-	defer s.w.ExecContext(context.WithoutCancel(ctx), "PRAGMA temp_store = MEMORY")
+	defer func() {
+		for _, p := range []string{"PRAGMA temp_store = MEMORY", "PRAGMA cache_size = " + strconv.Itoa(cacheKiB)} {
+			s.w.ExecContext(context.WithoutCancel(ctx), p)
+		}
+	}()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, ddl := range defs {
 			ddl = strings.Replace(ddl, "CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)

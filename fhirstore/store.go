@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,6 +70,10 @@ type Store struct {
 	decisions *decisionQueue
 }
 
+// cacheKiB is each connection's page cache, as PRAGMA cache_size gives it: negative, in
+// KiB (64 MB).
+const cacheKiB = -65536
+
 // Open opens (creating if needed) the store at opts.Path and applies pending migrations.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	s := &Store{now: opts.Now, log: opts.Logger}
@@ -89,7 +94,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	// busy_timeout first so every later pragma already waits instead of failing.
 	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)" +
+		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(" + strconv.Itoa(cacheKiB) + ")" +
 		"&_pragma=temp_store(MEMORY)"
 	var err error
 	// analysis_limit: ANALYZE on the writer samples at most that many rows per index and so
