@@ -268,8 +268,9 @@ func TestReferenceTargetIndexDropped(t *testing.T) {
 	}
 }
 
-// TestBulkLoadJournal: the first load into an empty store runs without a WAL and ends
-// back in WAL mode with its mark gone; a load into a store with data keeps the WAL; a
+// TestBulkLoadJournal: the first load into a store its Open created runs without a WAL
+// and ends back in WAL mode with its mark gone; a load into a store with data, or into an
+// empty one created earlier, keeps the WAL; a
 // failed first load still rolls back its last transaction; a store whose unjournaled first
 // load never ended is refused at Open with what to do, while one left by a load that kept
 // the WAL opens.
@@ -309,6 +310,17 @@ func TestBulkLoadJournal(t *testing.T) {
 		if _, err := s.Read(ctx, "Patient", c.id); err != nil {
 			t.Errorf("Patient/%s after its load: %v", c.id, err)
 		}
+	}
+	s.Close()
+
+	// A database with no resources that an earlier Open created (a server may have put its
+	// users and clients in it) keeps the WAL.
+	used := filepath.Join(t.TempDir(), "used.db")
+	openAt(t, used).Close()
+	s = openAt(t, used)
+	var during string
+	if err := s.BulkLoad(ctx, false, func() error { during = mode(); return put("p") }); err != nil || during != "wal" {
+		t.Errorf("first load into a database created by an earlier Open: journal %q, %v; want wal", during, err)
 	}
 	s.Close()
 

@@ -49,6 +49,8 @@ type Store struct {
 	now    func() time.Time
 	log    *slog.Logger
 	tmpDir string
+	// created: this Open created the database file's tables.
+	created bool
 	// idxStmts insert and delete search index rows; pending holds the rows of the current
 	// write transaction until it reads the index or commits.
 	idxStmts idxStatements
@@ -116,6 +118,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s.r.SetMaxIdleConns(n)
 	s.rq = newStmtCache(s.r, 256)
 	if err := s.w.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	// A file with no tables yet is one this Open creates: the only kind a first bulk load
+	// may take out of WAL mode (see beginLoad).
+	if err := s.w.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM sqlite_schema)`).Scan(&s.created); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
