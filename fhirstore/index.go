@@ -729,27 +729,33 @@ func (s *Store) unindex(ctx context.Context, tx *sql.Tx, rid int64) error {
 // multi-row INSERT does), so rows inserted one per resource became one tiny segment per
 // resource and merging them cost a sixth of load time; one INSERT at the end makes one
 // segment per transaction. Searches inside the transaction do not see these rows yet.
+// The statement binds the documents as values, built for the batch at hand: passing them
+// as one JSON array cost SQLite more to take apart than FTS5 took to index them.
 func (s *Store) flushText(ctx context.Context, tx *sql.Tx) error {
 	if len(s.pendingText) == 0 {
 		return nil
 	}
-	docs := make([][3]any, 0, len(s.pendingText))
-	for _, rid := range slices.Sorted(maps.Keys(s.pendingText)) {
-		d := s.pendingText[rid]
-		docs = append(docs, [3]any{rid, d[0], d[1]})
+	rids := slices.Sorted(maps.Keys(s.pendingText))
+	for chunk := range slices.Chunk(rids, maxTextRows) {
+		args := make([]any, 0, 3*len(chunk))
+		for _, rid := range chunk {
+			d := s.pendingText[rid]
+			args = append(args, rid, d[0], d[1])
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO search_text (rowid, narrative, content) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?,?,?),", len(chunk)), ","), args...); err != nil {
+			return err
+		}
 	}
-	b, err := json.Marshal(docs)
-	if err != nil {
-		return err
-	}
-	_, err = s.stmt(ctx, tx, s.idxStmts.text).ExecContext(ctx, string(b))
-	return err
+	return nil
 }
+
+// maxTextRows keeps one search_text INSERT under SQLite's 32,766 bound values.
+const maxTextRows = 10000
 
 type idxStatements struct {
 	insert [numIndexTables][]*sql.Stmt // by table, then log2 of the rows per statement
 	del    []*sql.Stmt
-	text   *sql.Stmt // INSERT into search_text from a JSON array of [rid, narrative, content]
 }
 
 // prepareIndex prepares every index statement up front: the writer has one connection,
@@ -775,7 +781,5 @@ func (s *Store) prepareIndex(ctx context.Context) error {
 		return err
 	}
 	st.del = append(st.del, stmt)
-	st.text, err = s.w.PrepareContext(ctx, `INSERT INTO search_text (rowid, narrative, content)
-		SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)`)
-	return err
+	return nil
 }
