@@ -224,10 +224,10 @@ func TestBatchWriterPreparedEarly(t *testing.T) {
 	}
 }
 
-// TestLargeTransactionExisting: a transaction large enough for the batched absence check
+// TestBatchWriterExistingIDs: a transaction large enough for the batched absence check
 // (absentIDs) still updates what exists, revives what was deleted, and creates the rest,
 // whether its entries are prepared early (BatchWriter) or in the transaction.
-func TestLargeTransactionExisting(t *testing.T) {
+func TestBatchWriterExistingIDs(t *testing.T) {
 	ctx := context.Background()
 	s := openTestStore(t)
 	body := func(id, family string) []byte {
