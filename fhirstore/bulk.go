@@ -88,7 +88,8 @@ func (s *Store) restoreIndexes(ctx context.Context) error {
 	// Let SQLite's sorter use every core for the builds (the writer has one connection, so
 	// the settings stay with it). SQLite starts no sorter threads while temp_store is
 	// MEMORY, so the builds sort through temporary files, which the OS keeps in its cache
-	// anyway: about a third faster on two cores. The sorter sorts runs as large as the page
+	// anyway: the token index of a 1M-resource store took 10.0 s instead of 12.6–15.3 s on
+	// two cores. The sorter sorts runs as large as the page
 	// cache; runs of 8 MB instead of 64 MB built the indexes of a 1M-resource store in
 	// 21–26 s instead of 30–32 s.
 	for _, p := range []string{"PRAGMA threads = " + strconv.Itoa(runtime.GOMAXPROCS(0)), "PRAGMA temp_store = FILE", "PRAGMA cache_size = -8192"} {
@@ -145,11 +146,9 @@ func (s *Store) BulkLoad(ctx context.Context, keepTokens bool, load func() error
 		return err
 	}
 	journal, err := s.beginLoad(ctx)
+	defer s.endLoad(context.WithoutCancel(ctx), journal)
 	if err == nil {
-		defer s.endLoad(context.WithoutCancel(ctx), journal)
 		err = load()
-	} else if _, serr := s.w.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = NORMAL"); serr != nil {
-		err = errors.Join(err, serr)
 	}
 	// The indexes come back even when the load failed: what it committed must be searchable.
 	if rerr := s.restoreIndexes(context.WithoutCancel(ctx)); rerr != nil {
@@ -174,22 +173,24 @@ const loadKey = "bulk_load"
 // Open refuses the store (see checkLoad). Only a database with nothing in it is risked
 // this way: loads into one that holds resources, or that a server used (its users,
 // clients and keys share the file), keep the WAL. It returns the journal mode the load
-// runs in.
+// runs in, "wal" also when it fails: the journal is then still the WAL.
 func (s *Store) beginLoad(ctx context.Context) (string, error) {
 	empty := s.created
 	if empty {
 		if err := s.w.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM resource_history)`).Scan(&empty); err != nil {
-			return "", err
+			return "wal", err
 		}
 	}
 	journal := "wal"
 	if empty {
 		journal = "memory"
 	}
+	// The mark is committed before the journal leaves the WAL, so no unjournaled write
+	// happens without it.
 	if _, err := s.w.ExecContext(ctx, `INSERT OR REPLACE INTO store_meta (key, value) VALUES (?, ?)`, loadKey, journal); err != nil {
-		return "", err
+		return "wal", err
 	}
-	if !empty {
+	if journal == "wal" {
 		return journal, nil
 	}
 	// Leaving WAL mode needs the database to itself; another connection (a server on the
@@ -197,10 +198,8 @@ func (s *Store) beginLoad(ctx context.Context) (string, error) {
 	var mode string
 	if err := s.w.QueryRowContext(ctx, `PRAGMA journal_mode = MEMORY`).Scan(&mode); err != nil || mode != "memory" {
 		s.log.Debug("bulk load keeps the WAL", "journal_mode", mode, "err", err)
-		if _, err := s.w.ExecContext(ctx, `UPDATE store_meta SET value = 'wal' WHERE key = ?`, loadKey); err != nil {
-			return "", err
-		}
-		return "wal", nil
+		_, err := s.w.ExecContext(ctx, `UPDATE store_meta SET value = 'wal' WHERE key = ?`, loadKey)
+		return "wal", err
 	}
 	return journal, nil
 }
@@ -217,9 +216,16 @@ func (s *Store) endLoad(ctx context.Context, journal string) {
 			return
 		}
 	}
-	for _, q := range []string{`PRAGMA synchronous = NORMAL`, `DELETE FROM store_meta WHERE key = '` + loadKey + `'`, `PRAGMA wal_checkpoint(PASSIVE)`} {
-		if _, err := s.w.ExecContext(ctx, q); err != nil {
-			s.log.Warn("ending a bulk load", "step", q, "err", err)
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`PRAGMA synchronous = NORMAL`, nil},
+		{`DELETE FROM store_meta WHERE key = ?`, []any{loadKey}},
+		{`PRAGMA wal_checkpoint(PASSIVE)`, nil},
+	} {
+		if _, err := s.w.ExecContext(ctx, q.sql, q.args...); err != nil {
+			s.log.Warn("ending a bulk load", "step", q.sql, "err", err)
 			return
 		}
 	}

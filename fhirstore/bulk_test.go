@@ -307,6 +307,13 @@ func TestBulkLoadJournal(t *testing.T) {
 			t.Errorf("load of %s: journal %q (mark %q) during the load, %q after, %d marks left; want %q, then wal and none",
 				c.id, during, mark, mode(), marks(), c.during)
 		}
+		// The writer's settings for serving are back: fsync at checkpoints (synchronous 1 =
+		// NORMAL), temporary tables in memory (temp_store 2), the full page cache.
+		var sync, temp, cache int
+		s.w.QueryRowContext(ctx, `SELECT (SELECT synchronous FROM pragma_synchronous), (SELECT temp_store FROM pragma_temp_store), (SELECT cache_size FROM pragma_cache_size)`).Scan(&sync, &temp, &cache)
+		if sync != 1 || temp != 2 || cache != cacheKiB {
+			t.Errorf("after the load of %s: synchronous %d, temp_store %d, cache_size %d; want 1, 2, %d", c.id, sync, temp, cache, cacheKiB)
+		}
 		if _, err := s.Read(ctx, "Patient", c.id); err != nil {
 			t.Errorf("Patient/%s after its load: %v", c.id, err)
 		}

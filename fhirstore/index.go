@@ -686,10 +686,9 @@ func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, stmts []*sql.Stmt, c
 // prepareMultiInsert prepares "insert VALUES (...), ..." for 1, 2, 4 ... max rows of cols
 // values on the writer; insert is "INSERT INTO table (columns)" or its OR REPLACE form.
 func (s *Store) prepareMultiInsert(ctx context.Context, insert string, cols, max int) ([]*sql.Stmt, error) {
-	one := "(" + marks(cols) + ")"
 	var out []*sql.Stmt
 	for k := 1; k <= max; k *= 2 {
-		stmt, err := s.w.PrepareContext(ctx, insert+" VALUES "+strings.TrimSuffix(strings.Repeat(one+",", k), ","))
+		stmt, err := s.w.PrepareContext(ctx, insert+" VALUES "+rowMarks(cols, k))
 		if err != nil {
 			return nil, err
 		}
@@ -742,8 +741,7 @@ func (s *Store) flushText(ctx context.Context, tx *sql.Tx) error {
 			d := s.pendingText[rid]
 			args = append(args, rid, d[0], d[1])
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO search_text (rowid, narrative, content) VALUES `+
-			strings.TrimSuffix(strings.Repeat("(?,?,?),", len(chunk)), ","), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO search_text (rowid, narrative, content) VALUES `+rowMarks(3, len(chunk)), args...); err != nil {
 			return err
 		}
 	}

@@ -162,6 +162,12 @@ func refRows(sps []*SearchParam, pidCol, typeCol string) (string, []any) {
 // marks is n comma-separated placeholders.
 func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
 
+// rowMarks is the VALUES list of a multi-row INSERT: rows tuples of cols placeholders.
+func rowMarks(cols, rows int) string {
+	one := "(" + marks(cols) + ")"
+	return strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
+}
+
 var kindTable = map[string]string{
 	"string": "idx_string", "token": "idx_token", "reference": "idx_reference", "date": "idx_date",
 	"number": "idx_number", "quantity": "idx_number", "uri": "idx_uri",
