@@ -177,7 +177,7 @@ func TestBatchWriterPreparedEarly(t *testing.T) {
 	put := func(id, subject, status string) {
 		t.Helper()
 		body := `{"resourceType":"Observation","id":"` + id + `","status":"` + status + `",
-			"code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"subject":{"reference":"` + subject + `"}}`
+			"code":{"coding":[{"system":"urn:fhirbox:test","code":"deferred"}]},"subject":{"reference":"` + subject + `"}}`
 		if _, err := w.Put("Observation", id, []byte(body)); err != nil {
 			t.Fatal(err)
 		}
@@ -299,5 +299,76 @@ func TestBatchWriterExistingIDs(t *testing.T) {
 		if r, err := s.Read(ctx, "Patient", id); err != nil || r.Version != v {
 			t.Errorf("Patient/%s after the BatchWriter: %v %v, want version %d", id, r, err, v)
 		}
+	}
+}
+
+// TestTransactionDeferredVersions: the creates of a large transaction reach
+// resource_history and resource_current only when the transaction flushes them (see
+// writeVersion), so what reads those tables inside the transaction must flush them
+// first: here the access check of each written resource, which finds none of them
+// without the flush; a failed entry must leave none of them behind either.
+func TestTransactionDeferredVersions(t *testing.T) {
+	bg := context.Background()
+	s := newAccessStore(t)
+	p1 := WithAccess(bg, &Access{Rules: []AccessRule{{Type: "*", Interactions: "cruds", Patient: "p1"}}, Level: "patient", Patient: "p1"})
+	obs := func(id, patient string) *TxEntry {
+		m, err := decodeJSON([]byte(`{"resourceType":"Observation","id":"` + id + `","status":"final",
+			"code":{"coding":[{"system":"urn:fhirbox:test","code":"deferred"}]},"subject":{"reference":"Patient/` + patient + `"}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &TxEntry{Method: "PUT", Type: "Observation", ID: id, Resource: m}
+	}
+	var entries []*TxEntry
+	for i := range 20 {
+		entries = append(entries, obs(fmt.Sprintf("def%02d", i), "p1"))
+	}
+	// A patient token's creates are checked against its compartment after each write:
+	// that check must find the new rows.
+	if _, i, err := s.Transaction(p1, entries, TxOptions{}); err != nil {
+		t.Fatalf("patient transaction of 20 creates: entry %d: %v", i, err)
+	}
+	for _, id := range []string{"def00", "def19"} {
+		if r, err := s.VRead(bg, "Observation", id, "1"); err != nil || r.Version != 1 {
+			t.Errorf("VRead Observation/%s/_history/1: %v %v", id, r, err)
+		}
+	}
+	res, err := s.Search(p1, SearchRequest{Type: "Observation", Params: q("code=urn:fhirbox:test|deferred", "_summary=count")})
+	if err != nil || res.Total == nil || *res.Total != 20 {
+		t.Errorf("code=urn:fhirbox:test|deferred through the patient token: %v %v, want 20", *res.Total, err)
+	}
+
+	// One entry for another patient fails the whole transaction, and none of its creates
+	// is left behind.
+	entries = entries[:0]
+	for i := range 19 {
+		entries = append(entries, obs(fmt.Sprintf("bad%02d", i), "p1"))
+	}
+	entries = append(entries, obs("bad19", "p2"))
+	if _, i, err := s.Transaction(p1, entries, TxOptions{}); !deniedOrHidden(err) || i != 19 {
+		t.Errorf("transaction with an entry in p2's compartment: entry %d, %v; want entry 19 refused", i, err)
+	}
+	if _, err := s.Read(bg, "Observation", "bad00"); ErrorCode(err) != ENotFound {
+		t.Errorf("Observation/bad00 after the failed transaction: %v, want not found", err)
+	}
+
+	// 20 creates and a conditional create that matches def00, which the transaction
+	// answers by reading def00 after the creates are queued.
+	entries = entries[:0]
+	for i := range 20 {
+		entries = append(entries, obs(fmt.Sprintf("new%02d", i), "p1"))
+	}
+	m, _ := decodeJSON([]byte(`{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}`))
+	entries = append(entries, &TxEntry{Method: "POST", Type: "Observation", Resource: m, Opts: WriteOptions{IfNoneExist: "_id=def00"}})
+	results, i, err := s.Transaction(bg, entries, TxOptions{})
+	if err != nil {
+		t.Fatalf("20 creates and a matched conditional create: entry %d: %v", i, err)
+	}
+	if r := results[20]; r.Created || r.Resource == nil || r.Resource.ID != "def00" {
+		t.Errorf("conditional create: %+v, want def00 read back", r)
+	}
+	res, err = s.Search(bg, SearchRequest{Type: "Observation", Params: q("subject=Patient/p1", "code=urn:fhirbox:test|deferred", "_summary=count")})
+	if err != nil || res.Total == nil || *res.Total != 40 {
+		t.Errorf("subject=Patient/p1&code=urn:fhirbox:test|deferred: %v %v, want 40", *res.Total, err)
 	}
 }

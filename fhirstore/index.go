@@ -642,9 +642,20 @@ const maxInsertRows = 256
 // pendingIndex holds index rows written by the current transaction but not yet inserted,
 // as flat argument lists per table. The writer has one connection, so transactions are
 // serial and one buffer on the Store serves them all.
+//
+// history and current hold the rows of the versions writeVersion deferred, as the
+// arguments of historyInsert and currentInsert.
 type pendingIndex struct {
-	args [numIndexTables][]any
+	args             [numIndexTables][]any
+	history, current []any
 }
+
+const (
+	historyInsert = "INSERT INTO resource_history (hid, rid, type, id, version, last_updated, method, json)"
+	historyCols   = 8
+	currentInsert = "INSERT INTO resource_current (rid, type, id, version, last_updated, hid)"
+	currentCols   = 6
+)
 
 func (p *pendingIndex) add(table int, vals ...any) { p.args[table] = append(p.args[table], vals...) }
 
@@ -652,12 +663,37 @@ func (p *pendingIndex) reset() {
 	for i := range p.args {
 		p.args[i] = p.args[i][:0]
 	}
+	p.resetVersions()
+}
+
+// resetVersions empties the deferred versions, letting go of their JSON.
+func (p *pendingIndex) resetVersions() {
+	clear(p.history)
+	p.history, p.current = p.history[:0], p.current[:0]
+}
+
+// flushResources inserts the versions writeVersion deferred. Whatever reads
+// resource_history or resource_current in a write transaction calls it first; flushIndex
+// does, so every search in the transaction sees them.
+func (s *Store) flushResources(ctx context.Context, tx *sql.Tx) error {
+	p := &s.pending
+	if len(p.history) == 0 {
+		return nil
+	}
+	defer p.resetVersions()
+	if err := s.insertRows(ctx, tx, s.idxStmts.history, historyCols, p.history); err != nil {
+		return err
+	}
+	return s.insertRows(ctx, tx, s.idxStmts.current, currentCols, p.current)
 }
 
 // flushIndex inserts the pending index rows in tx. Everything that reads the index inside
 // a write transaction (access checks of written resources, re-indexing, conditional
 // matches) flushes first, and so does commit.
 func (s *Store) flushIndex(ctx context.Context, tx *sql.Tx) error {
+	if err := s.flushResources(ctx, tx); err != nil {
+		return err
+	}
 	p := &s.pending
 	defer p.reset()
 	for t, ins := range indexInserts {
@@ -754,6 +790,8 @@ const maxTextRows = 10000
 type idxStatements struct {
 	insert [numIndexTables][]*sql.Stmt // by table, then log2 of the rows per statement
 	del    []*sql.Stmt
+	// history and current insert deferred versions (see writeVersion), like insert.
+	history, current []*sql.Stmt
 }
 
 // prepareIndex prepares every index statement up front: the writer has one connection,
@@ -765,6 +803,13 @@ func (s *Store) prepareIndex(ctx context.Context) error {
 		if st.insert[t], err = s.prepareMultiInsert(ctx, "INSERT INTO "+ins.table, ins.cols, maxInsertRows); err != nil {
 			return err
 		}
+	}
+	var err error
+	if st.history, err = s.prepareMultiInsert(ctx, historyInsert, historyCols, maxInsertRows); err != nil {
+		return err
+	}
+	if st.current, err = s.prepareMultiInsert(ctx, currentInsert, currentCols, maxInsertRows); err != nil {
+		return err
 	}
 	for _, t := range indexTables {
 		stmt, err := s.w.PrepareContext(ctx, `DELETE FROM `+t+` WHERE rid = ?`)
