@@ -177,7 +177,7 @@ func TestBatchWriterPreparedEarly(t *testing.T) {
 	put := func(id, subject, status string) {
 		t.Helper()
 		body := `{"resourceType":"Observation","id":"` + id + `","status":"` + status + `",
-			"code":{"coding":[{"system":"urn:fhirbox:test","code":"deferred"}]},"subject":{"reference":"` + subject + `"}}`
+			"code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"subject":{"reference":"` + subject + `"}}`
 		if _, err := w.Put("Observation", id, []byte(body)); err != nil {
 			t.Fatal(err)
 		}
