@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"fhirbox/fhirstore/r4"
 )
 
 // The FHIRPath subset the R4 SearchParameter expressions use: paths, unions, parentheses,
@@ -24,7 +26,13 @@ type step struct {
 	name  string // field, type, or url
 	value string // for 'w'
 	index int    // for 'i'
+	// choice: a field name that is also a choice element's (value for value[x]), which
+	// a missing field is then looked up as.
+	choice bool
 }
+
+// fieldStep is the step to child element name.
+func fieldStep(name string) step { return step{kind: 'f', name: name, choice: r4.IsChoiceName(name)} }
 
 // fpExpr is a union of paths, each a primary (root or parenthesised sub-expression)
 // followed by steps.
@@ -171,7 +179,7 @@ func (p *fpParser) path() (fpPath, error) {
 func (p *fpParser) step() (step, error) {
 	name := p.ident()
 	if !p.eat("(") {
-		return step{kind: 'f', name: name}, nil
+		return fieldStep(name), nil
 	}
 	var st step
 	switch name {
@@ -253,7 +261,7 @@ func (e *fpExpr) evalFrom(ctx node, res map[string]any, rt string) []node {
 		case p.root == "%resource":
 			cur = []node{{v: res, typ: rt}}
 		default:
-			cur = step{kind: 'f', name: p.root}.apply([]node{ctx})
+			cur = fieldStep(p.root).apply([]node{ctx})
 		}
 		out = append(out, p.walk(cur)...)
 	}
@@ -282,6 +290,9 @@ func (st step) apply(in []node) []node {
 			}
 			if v, ok := m[st.name]; ok {
 				out = appendValues(out, v, "")
+				continue
+			}
+			if !st.choice {
 				continue
 			}
 			// A choice element: value → valueQuantity, valueString...

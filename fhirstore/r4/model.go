@@ -45,6 +45,7 @@ type model struct {
 	primitives map[string]bool
 	names      []string
 	contexts   map[string]*context
+	choices    map[string]bool // base names of choice elements (value for value[x])
 }
 
 var (
@@ -66,7 +67,8 @@ func get() *model {
 		if err := json.NewDecoder(zr).Decode(&t); err != nil {
 			panic("r4: corrupt model table: " + err.Error())
 		}
-		m = &model{resources: map[string]bool{}, primitives: map[string]bool{}, contexts: map[string]*context{}, names: t.Resources}
+		m = &model{resources: map[string]bool{}, primitives: map[string]bool{}, contexts: map[string]*context{}, names: t.Resources,
+			choices: map[string]bool{}}
 		for _, r := range t.Resources {
 			m.resources[r] = true
 		}
@@ -81,6 +83,7 @@ func get() *model {
 					Summary: strings.Contains(e[2], "s"), Min: strings.Contains(e[2], "m"), Order: i}
 				c.order = append(c.order, el.Name)
 				if base, ok := strings.CutSuffix(el.Name, "[x]"); ok {
+					m.choices[base] = true
 					for _, ty := range el.Types {
 						c.byName[base+strings.ToUpper(ty[:1])+ty[1:]] = &childRef{el: el, typ: ty}
 					}
@@ -96,6 +99,10 @@ func get() *model {
 
 // IsResourceType reports whether t is a concrete R4 resource type.
 func IsResourceType(t string) bool { return get().resources[t] }
+
+// IsChoiceName reports whether some R4 type or backbone element has a choice element
+// name[x]: only such a name can stand for valueQuantity, valueString and the like.
+func IsChoiceName(name string) bool { return get().choices[name] }
 
 // ResourceTypes lists the R4 resource types, sorted.
 func ResourceTypes() []string { return slices.Clone(get().names) }
