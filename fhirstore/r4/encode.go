@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Marshal writes a resource as compact JSON in the order of its definition (resourceType,
@@ -30,22 +31,20 @@ func (e *encoder) object(ctxPath string, obj map[string]any, isResource bool) er
 	c := e.m.contexts[ctxPath]
 	e.buf.WriteByte('{')
 	first := true
-	written := make(map[string]bool, len(obj))
 	field := func(key string, val any, childCtx string) error {
 		if !first {
 			e.buf.WriteByte(',')
 		}
 		first = false
-		written[key] = true
 		e.str(key)
 		e.buf.WriteByte(':')
 		return e.value(childCtx, val)
 	}
-	if isResource {
-		if rt, ok := obj["resourceType"]; ok {
-			if err := field("resourceType", rt, ""); err != nil {
-				return err
-			}
+	_, rtWritten := obj["resourceType"]
+	rtWritten = rtWritten && isResource
+	if rtWritten {
+		if err := field("resourceType", obj["resourceType"], ""); err != nil {
+			return err
 		}
 	}
 	// Order the present keys by their definition order (a primitive's _x right after x);
@@ -54,23 +53,35 @@ func (e *encoder) object(ctxPath string, obj map[string]any, isResource bool) er
 	type keyed struct {
 		order int
 		key   string
+		val   any
+		ctx   string // the context of the value's children
 	}
-	keys := make([]keyed, 0, len(obj))
-	for k := range obj {
-		if written[k] {
+	var inline [32]keyed // most objects have fewer keys: no allocation for them
+	keys := inline[:0]
+	for k, v := range obj {
+		if rtWritten && k == "resourceType" {
 			continue
 		}
-		order := 1 << 30
+		kv := keyed{order: 1 << 30, key: k, val: v}
 		if c != nil {
 			name, ext := strings.CutPrefix(k, "_")
-			if r := c.byName[name]; r != nil {
-				order = r.el.Order * 2
+			r := c.byName[name]
+			if r != nil {
+				kv.order = r.el.Order * 2
 				if ext {
-					order++
+					kv.order++
 				}
 			}
+			switch {
+			case ext:
+				kv.ctx = "Element"
+			case r != nil:
+				kv.ctx = contextOf(r.typ)
+			}
+		} else {
+			kv.ctx = "Element"
 		}
-		keys = append(keys, keyed{order, k})
+		keys = append(keys, kv)
 	}
 	slices.SortFunc(keys, func(a, b keyed) int {
 		if a.order != b.order {
@@ -79,24 +90,12 @@ func (e *encoder) object(ctxPath string, obj map[string]any, isResource bool) er
 		return strings.Compare(a.key, b.key)
 	})
 	for _, k := range keys {
-		ctx := "Element"
-		if c != nil && !strings.HasPrefix(k.key, "_") {
-			ctx = childContext(c, k.key)
-		}
-		if err := field(k.key, obj[k.key], ctx); err != nil {
+		if err := field(k.key, k.val, k.ctx); err != nil {
 			return err
 		}
 	}
 	e.buf.WriteByte('}')
 	return nil
-}
-
-func childContext(c *context, key string) string {
-	r := c.byName[key]
-	if r == nil {
-		return ""
-	}
-	return contextOf(r.typ)
 }
 
 func (e *encoder) value(ctxPath string, v any) error {
@@ -140,19 +139,57 @@ func (e *encoder) value(ctxPath string, v any) error {
 	return nil
 }
 
-func (e *encoder) str(s string) {
-	enc := json.NewEncoder(e.buf)
-	enc.SetEscapeHTML(false)
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
-			_ = enc.Encode(s)
-			e.buf.Truncate(e.buf.Len() - 1) // Encode appends a newline
-			return
+func (e *encoder) str(s string) { e.buf.Write(appendString(e.buf.AvailableBuffer(), s)) }
+
+// appendString appends s as a JSON string escaped exactly as encoding/json escapes it with
+// HTML escaping off, so that stored resources stay byte for byte what they were: '"', '\\'
+// and control characters escaped, invalid UTF-8 as \ufffd, U+2028 and U+2029 as \u2028
+// and \u2029, everything else verbatim. An Encoder per string was a tenth of Marshal.
+func appendString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
+			}
+			i++
+			start = i
+			continue
 		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case c == utf8.RuneError && size == 1:
+			dst = append(append(dst, s[start:i]...), `\ufffd`...)
+		case c == '\u2028' || c == '\u2029':
+			dst = append(append(dst, s[start:i]...), '\\', 'u', '2', '0', '2', hex[c&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
 	}
-	e.buf.WriteByte('"')
-	e.buf.WriteString(s)
-	e.buf.WriteByte('"')
+	return append(append(dst, s[start:]...), '"')
 }
 
 var subsetted = map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}
