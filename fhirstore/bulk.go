@@ -148,6 +148,9 @@ func (s *Store) BulkLoad(ctx context.Context, keepTokens bool, load func() error
 	journal, err := s.beginLoad(ctx)
 	defer s.endLoad(context.WithoutCancel(ctx), journal)
 	if err == nil {
+		err = s.textMerges(ctx, loadMerges)
+	}
+	if err == nil {
 		err = load()
 	}
 	// The indexes come back even when the load failed: what it committed must be searchable.
@@ -158,6 +161,33 @@ func (s *Store) BulkLoad(ctx context.Context, keepTokens bool, load func() error
 		return err
 	}
 	return s.Optimize(ctx)
+}
+
+// textMerges sets how FTS5 merges the full-text index's segments (each transaction
+// writes one): with automerge, a write also merges levels of automerge segments; at
+// crisismerge segments on a level, the whole level is merged at once.
+type textMerges struct{ automerge, crisismerge int }
+
+var (
+	// defaultMerges are FTS5's defaults, which keep few segments for queries.
+	defaultMerges = textMerges{4, 16}
+	// loadMerges leave the merging to crisis merges of 64 segments, so a row is merged
+	// fewer times than in merges of four: automerging was half of what commits cost in a
+	// million-resource seed, and in a 1,000-patient one merges fell from 0.65 s to 0.21 s
+	// of CPU. _content searches of the store that results take as long as before.
+	loadMerges = textMerges{0, 64}
+)
+
+func (s *Store) textMerges(ctx context.Context, m textMerges) error {
+	for _, kv := range []struct {
+		key string
+		val int
+	}{{"automerge", m.automerge}, {"crisismerge", m.crisismerge}} {
+		if _, err := s.w.ExecContext(ctx, `INSERT INTO search_text (search_text, rank) VALUES (?, ?)`, kv.key, kv.val); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // loadKey marks a bulk load in progress in store_meta; its value is the journal mode the
@@ -216,6 +246,9 @@ func (s *Store) endLoad(ctx context.Context, journal string) {
 			return
 		}
 	}
+	if err := s.textMerges(ctx, defaultMerges); err != nil {
+		s.log.Warn("ending a bulk load: full-text merges", "err", err)
+	}
 	for _, q := range []struct {
 		sql  string
 		args []any
@@ -234,7 +267,8 @@ func (s *Store) endLoad(ctx context.Context, journal string) {
 // checkLoad runs at Open. A load into an empty store that did not end ran without a WAL
 // and may have been killed halfway through a commit: the file cannot be trusted, and as
 // the store was empty before it, building it again loses nothing. A load that kept the WAL
-// left a consistent store, whose deferred indexes Open builds.
+// left a consistent store, whose deferred indexes Open builds and whose full-text merges
+// go back to the defaults.
 func (s *Store) checkLoad(ctx context.Context, path string) error {
 	var journal string
 	err := s.w.QueryRowContext(ctx, `SELECT value FROM store_meta WHERE key = ?`, loadKey).Scan(&journal)
@@ -247,6 +281,9 @@ func (s *Store) checkLoad(ctx context.Context, path string) error {
 	if journal == "memory" {
 		return fmt.Errorf("%s: the first load into this new database (fhirbox seed or import) did not finish, and it ran without a WAL for speed, "+
 			"so the file may be damaged; remove it (or run fhirbox reset for the default database) and load again", path)
+	}
+	if err := s.textMerges(ctx, defaultMerges); err != nil {
+		return err
 	}
 	_, err = s.w.ExecContext(ctx, `DELETE FROM store_meta WHERE key = ?`, loadKey)
 	return err

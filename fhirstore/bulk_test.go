@@ -294,14 +294,26 @@ func TestBulkLoadJournal(t *testing.T) {
 		_, _, err := s.Update(ctx, "Patient", id, []byte(`{"resourceType":"Patient","id":"`+id+`"}`), WriteOptions{})
 		return err
 	}
+	// merges reads the full-text index's merge settings (FTS5 keeps them in its config
+	// table; absent, they are the defaults).
+	merges := func() textMerges {
+		m := defaultMerges
+		s.w.QueryRowContext(ctx, `SELECT v FROM search_text_config WHERE k = 'automerge'`).Scan(&m.automerge)
+		s.w.QueryRowContext(ctx, `SELECT v FROM search_text_config WHERE k = 'crisismerge'`).Scan(&m.crisismerge)
+		return m
+	}
 	for _, c := range []struct{ id, during string }{{"first", "memory"}, {"second", "wal"}} {
 		var during, mark string
+		var merging textMerges
 		if err := s.BulkLoad(ctx, false, func() error {
-			during = mode()
+			during, merging = mode(), merges()
 			s.w.QueryRowContext(ctx, `SELECT value FROM store_meta WHERE key = 'bulk_load'`).Scan(&mark)
 			return put(c.id)
 		}); err != nil {
 			t.Fatal(err)
+		}
+		if merging != loadMerges || merges() != defaultMerges {
+			t.Errorf("load of %s: full-text merges %v during the load, %v after; want %v, then %v", c.id, merging, merges(), loadMerges, defaultMerges)
 		}
 		if during != c.during || mark != c.during || mode() != "wal" || marks() != 0 {
 			t.Errorf("load of %s: journal %q (mark %q) during the load, %q after, %d marks left; want %q, then wal and none",
@@ -356,14 +368,17 @@ func TestBulkLoadJournal(t *testing.T) {
 		if _, err := s.w.ExecContext(ctx, `INSERT INTO store_meta (key, value) VALUES ('bulk_load', ?)`, c.journal); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.textMerges(ctx, loadMerges); err != nil {
+			t.Fatal(err)
+		}
 		s.Close()
 		s, err = Open(ctx, Options{Path: path})
 		if c.wantErr == "" {
 			if err != nil {
 				t.Fatalf("Open after a killed load that kept the WAL: %v", err)
 			}
-			if marks() != 0 {
-				t.Error("Open kept the mark of a load that kept the WAL")
+			if marks() != 0 || merges() != defaultMerges {
+				t.Errorf("Open after a killed load that kept the WAL: %d marks, full-text merges %v; want none and %v", marks(), merges(), defaultMerges)
 			}
 			s.Close()
 			continue
