@@ -2,6 +2,7 @@ package fhirstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -305,8 +306,8 @@ func TestBatchWriterExistingIDs(t *testing.T) {
 // TestTransactionDeferredVersions: the creates of a large transaction reach
 // resource_history and resource_current only when the transaction flushes them (see
 // writeVersion), so what reads those tables inside the transaction must flush them
-// first: here the access check of each written resource, which finds none of them
-// without the flush; a failed entry must leave none of them behind either.
+// first: the access check of each written resource, a read and a delete's lookup, each of
+// which finds none of them without the flush. A failed entry leaves none of them behind.
 func TestTransactionDeferredVersions(t *testing.T) {
 	bg := context.Background()
 	s := newAccessStore(t)
@@ -335,7 +336,7 @@ func TestTransactionDeferredVersions(t *testing.T) {
 	}
 	res, err := s.Search(p1, SearchRequest{Type: "Observation", Params: q("code=urn:fhirbox:test|deferred", "_summary=count")})
 	if err != nil || res.Total == nil || *res.Total != 20 {
-		t.Errorf("code=urn:fhirbox:test|deferred through the patient token: %v %v, want 20", *res.Total, err)
+		t.Errorf("code=urn:fhirbox:test|deferred through the patient token: %v, want 20", countOf(res, err))
 	}
 
 	// One entry for another patient fails the whole transaction, and none of its creates
@@ -352,23 +353,58 @@ func TestTransactionDeferredVersions(t *testing.T) {
 		t.Errorf("Observation/bad00 after the failed transaction: %v, want not found", err)
 	}
 
-	// 20 creates and a conditional create that matches def00, which the transaction
-	// answers by reading def00 after the creates are queued.
-	entries = entries[:0]
-	for i := range 20 {
-		entries = append(entries, obs(fmt.Sprintf("new%02d", i), "p1"))
+	// Inside the transaction that queued them, the new versions can be read, deleted or
+	// updated: the read, and the lookups of the delete and the update, find nothing without
+	// the flush. Each goes first in a transaction of its own, so none relies on another's
+	// flush.
+	for _, c := range []struct {
+		from int
+		then func(tx *sql.Tx) error
+	}{
+		{0, func(tx *sql.Tx) error {
+			if r, err := s.read(bg, tx, "Observation", "new00"); err != nil || r.Version != 1 {
+				return fmt.Errorf("read of new00 in its transaction: %v %v, want version 1", r, err)
+			}
+			return nil
+		}},
+		{20, func(tx *sql.Tx) error { return s.delete(bg, tx, "Observation", "new21", "") }},
+		{40, func(tx *sql.Tx) error {
+			m, _ := decodeJSON([]byte(`{"resourceType":"Observation","id":"new41","status":"amended","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}`))
+			if r, err := s.put(bg, tx, "Observation", "new41", m, "PUT", "", nil); err != nil || r.Version != 2 {
+				return fmt.Errorf("update of new41 in its transaction: %v %v, want version 2", r, err)
+			}
+			return nil
+		}},
+	} {
+		entries = entries[:0]
+		for i := c.from; i < c.from+20; i++ { // 20: enough for the batched absence check
+			entries = append(entries, obs(fmt.Sprintf("new%02d", i), "p1"))
+		}
+		if err := s.inTx(bg, func(tx *sql.Tx) error {
+			if i, err := s.transaction(bg, tx, entries, make([]TxResult, len(entries)), TxOptions{}); err != nil {
+				return fmt.Errorf("entry %d: %w", i, err)
+			}
+			return c.then(tx)
+		}); err != nil {
+			t.Fatalf("creates from new%02d, then a read, delete or update in the same transaction: %v", c.from, err)
+		}
 	}
-	m, _ := decodeJSON([]byte(`{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}`))
-	entries = append(entries, &TxEntry{Method: "POST", Type: "Observation", Resource: m, Opts: WriteOptions{IfNoneExist: "_id=def00"}})
-	results, i, err := s.Transaction(bg, entries, TxOptions{})
-	if err != nil {
-		t.Fatalf("20 creates and a matched conditional create: entry %d: %v", i, err)
-	}
-	if r := results[20]; r.Created || r.Resource == nil || r.Resource.ID != "def00" {
-		t.Errorf("conditional create: %+v, want def00 read back", r)
+	if r, err := s.Read(bg, "Observation", "new21"); ErrorCode(err) != EGone || r == nil || r.Version != 2 {
+		t.Errorf("Observation/new21 deleted in the transaction that created it: %v %v, want gone at version 2", r, err)
 	}
 	res, err = s.Search(bg, SearchRequest{Type: "Observation", Params: q("subject=Patient/p1", "code=urn:fhirbox:test|deferred", "_summary=count")})
-	if err != nil || res.Total == nil || *res.Total != 40 {
-		t.Errorf("subject=Patient/p1&code=urn:fhirbox:test|deferred: %v %v, want 40", *res.Total, err)
+	if err != nil || res.Total == nil || *res.Total != 78 {
+		t.Errorf("subject=Patient/p1&code=urn:fhirbox:test|deferred: %v, want 78 (new21 deleted, new41 recoded)", countOf(res, err))
 	}
+}
+
+// countOf describes a _summary=count answer for a failure message.
+func countOf(res *SearchResult, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	if res.Total == nil {
+		return "no total"
+	}
+	return fmt.Sprint(*res.Total)
 }

@@ -131,25 +131,8 @@ func (s *Store) BulkLoad(ctx context.Context, keepTokens bool, load func() error
 	if err := s.deferIndexes(ctx, func(name string) bool { return keepTokens && name == "idx_token_lookup" }); err != nil {
 		return err
 	}
-	// Fewer, larger checkpoints while the load lasts: each one syncs the WAL and the
-	// database file, and a bulk load fills the default 1,000-page WAL every few batches.
-	if _, err := s.w.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 16384"); err != nil {
-		return err
-	}
-	defer s.w.ExecContext(context.WithoutCancel(ctx), "PRAGMA wal_autocheckpoint = 1000")
-	// No fsync while the load lasts: each checkpoint synced the WAL and the database file,
-	// and waiting on the disk for those was a tenth of a seed's time. If fhirbox itself
-	// crashes, nothing committed is lost (the OS holds the writes); an OS crash or power
-	// cut during the load can damage the database, so run the load again after one.
-	// endLoad syncs everything once the load ends.
-	if _, err := s.w.ExecContext(ctx, "PRAGMA synchronous = OFF"); err != nil {
-		return err
-	}
 	journal, err := s.beginLoad(ctx)
 	defer s.endLoad(context.WithoutCancel(ctx), journal)
-	if err == nil {
-		err = s.textMerges(ctx, loadMerges)
-	}
 	if err == nil {
 		err = load()
 	}
@@ -194,17 +177,36 @@ func (s *Store) textMerges(ctx context.Context, m textMerges) error {
 // load runs in.
 const loadKey = "bulk_load"
 
-// beginLoad records the load and, when this store's Open created the database and no
-// resource is in it yet, takes its journal out of WAL mode for the load: SQLite then
-// writes each page once, into the database file, where WAL mode wrote it to the WAL and
-// copied it again at every checkpoint. That made a first seed about 18% faster. The
-// rollback journal stays in memory, so a failed transaction still rolls back, but a load
-// killed in the middle of a commit can leave the file damaged: the mark stays behind and
-// Open refuses the store (see checkLoad). Only a database with nothing in it is risked
-// this way: loads into one that holds resources, or that a server used (its users,
-// clients and keys share the file), keep the WAL. It returns the journal mode the load
-// runs in, "wal" also when it fails: the journal is then still the WAL.
+// The writer's settings while a load lasts, which endLoad undoes:
+//   - fewer, larger checkpoints: each one syncs the WAL and the database file, and a bulk
+//     load fills the default 1,000-page WAL every few batches;
+//   - no fsync: waiting on the disk for the checkpoints was a tenth of a seed's time. If
+//     fhirbox itself crashes, nothing committed is lost (the OS holds the writes); an OS
+//     crash or power cut during the load can damage the database, so run the load again
+//     after one. endLoad syncs everything once the load ends;
+//   - full-text merges left to crisis merges (loadMerges).
+var (
+	loadSettings  = []string{"PRAGMA wal_autocheckpoint = 16384", "PRAGMA synchronous = OFF"}
+	serveSettings = []string{"PRAGMA wal_autocheckpoint = 1000", "PRAGMA synchronous = NORMAL"}
+)
+
+// beginLoad switches the writer to the load's settings, records the load and, when this
+// store's Open created the database and no resource is in it yet, takes its journal out of
+// WAL mode for the load: SQLite then writes each page once, into the database file, where
+// WAL mode wrote it to the WAL and copied it again at every checkpoint. That made a first
+// seed about 18% faster. The rollback journal stays in memory, so a failed transaction
+// still rolls back, but a load killed in the middle of a commit can leave the file
+// damaged: the mark stays behind and Open refuses the store (see checkLoad). Only a
+// database with nothing in it is risked this way: loads into one that holds resources, or
+// that a server used (its users, clients and keys share the file), keep the WAL. It
+// returns the journal mode the load runs in, "wal" also when it fails: the journal is then
+// still the WAL.
 func (s *Store) beginLoad(ctx context.Context) (string, error) {
+	for _, p := range loadSettings {
+		if _, err := s.w.ExecContext(ctx, p); err != nil {
+			return "wal", err
+		}
+	}
 	empty := s.created
 	if empty {
 		if err := s.w.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM resource_history)`).Scan(&empty); err != nil {
@@ -220,40 +222,45 @@ func (s *Store) beginLoad(ctx context.Context) (string, error) {
 	if _, err := s.w.ExecContext(ctx, `INSERT OR REPLACE INTO store_meta (key, value) VALUES (?, ?)`, loadKey, journal); err != nil {
 		return "wal", err
 	}
-	if journal == "wal" {
-		return journal, nil
+	if journal == "memory" {
+		// Leaving WAL mode needs the database to itself; another connection (a server on
+		// the same file) keeps it in WAL, and the load runs there.
+		var mode string
+		if err := s.w.QueryRowContext(ctx, `PRAGMA journal_mode = MEMORY`).Scan(&mode); err != nil || mode != "memory" {
+			s.log.Debug("bulk load keeps the WAL", "journal_mode", mode, "err", err)
+			journal = "wal"
+			if _, err := s.w.ExecContext(ctx, `UPDATE store_meta SET value = 'wal' WHERE key = ?`, loadKey); err != nil {
+				return journal, err
+			}
+		}
 	}
-	// Leaving WAL mode needs the database to itself; another connection (a server on the
-	// same file) keeps it in WAL, and the load runs there.
-	var mode string
-	if err := s.w.QueryRowContext(ctx, `PRAGMA journal_mode = MEMORY`).Scan(&mode); err != nil || mode != "memory" {
-		s.log.Debug("bulk load keeps the WAL", "journal_mode", mode, "err", err)
-		_, err := s.w.ExecContext(ctx, `UPDATE store_meta SET value = 'wal' WHERE key = ?`, loadKey)
-		return "wal", err
-	}
-	return journal, nil
+	return journal, s.textMerges(ctx, loadMerges)
 }
 
-// endLoad puts the WAL back, restores synchronous = NORMAL and removes the load's mark in a
-// WAL commit, then checkpoints: the checkpoint syncs the WAL and then the database file, so
-// everything written while the load ran unsynced is on disk.
+// endLoad puts the writer's settings for serving back, then the WAL, removes the load's
+// mark in a WAL commit and checkpoints: the checkpoint syncs the WAL and then the database
+// file, so everything written while the load ran unsynced is on disk.
 func (s *Store) endLoad(ctx context.Context, journal string) {
-	var mode string
+	for _, p := range serveSettings {
+		if _, err := s.w.ExecContext(ctx, p); err != nil {
+			s.log.Warn("ending a bulk load", "step", p, "err", err)
+		}
+	}
+	if err := s.textMerges(ctx, defaultMerges); err != nil {
+		s.log.Warn("ending a bulk load: full-text merges", "err", err)
+	}
 	if journal == "memory" {
+		var mode string
 		if err := s.w.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil || mode != "wal" {
 			// The mark stays: the next Open tries WAL mode again and then refuses the store.
 			s.log.Error("restoring WAL mode after a bulk load", "journal_mode", mode, "err", err)
 			return
 		}
 	}
-	if err := s.textMerges(ctx, defaultMerges); err != nil {
-		s.log.Warn("ending a bulk load: full-text merges", "err", err)
-	}
 	for _, q := range []struct {
 		sql  string
 		args []any
 	}{
-		{`PRAGMA synchronous = NORMAL`, nil},
 		{`DELETE FROM store_meta WHERE key = ?`, []any{loadKey}},
 		{`PRAGMA wal_checkpoint(PASSIVE)`, nil},
 	} {

@@ -452,7 +452,7 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[strin
 // transaction flushes them first (flushResources).
 func (s *Store) writeVersion(ctx context.Context, tx *sql.Tx, r *Resource, rid, hid int64, exists, absent bool) error {
 	lu := r.LastUpdated.UnixMicro()
-	if !exists && absent {
+	if absent { // put did not look the id up: it has no current row, so exists is false
 		p := &s.pending
 		p.history = append(p.history, hid, rid, r.Type, r.ID, r.Version, lu, r.Method, r.JSON)
 		p.current = append(p.current, rid, r.Type, r.ID, r.Version, lu, hid)

@@ -40,10 +40,9 @@ func (e *encoder) object(ctxPath string, obj map[string]any, isResource bool) er
 		e.buf.WriteByte(':')
 		return e.value(childCtx, val)
 	}
-	_, rtWritten := obj["resourceType"]
-	rtWritten = rtWritten && isResource
-	if rtWritten {
-		if err := field("resourceType", obj["resourceType"], ""); err != nil {
+	rt, rtFirst := obj["resourceType"]
+	if rtFirst = rtFirst && isResource; rtFirst {
+		if err := field("resourceType", rt, ""); err != nil {
 			return err
 		}
 	}
@@ -59,27 +58,26 @@ func (e *encoder) object(ctxPath string, obj map[string]any, isResource bool) er
 	var inline [32]keyed // most objects have fewer keys: no allocation for them
 	keys := inline[:0]
 	for k, v := range obj {
-		if rtWritten && k == "resourceType" {
+		if rtFirst && k == "resourceType" {
 			continue
 		}
-		kv := keyed{order: 1 << 30, key: k, val: v}
+		// A primitive's _x, and anything under an unknown context, holds Element children;
+		// a key the definition lacks has no context for its children.
+		kv := keyed{order: 1 << 30, key: k, val: v, ctx: "Element"}
 		if c != nil {
 			name, ext := strings.CutPrefix(k, "_")
 			r := c.byName[name]
 			if r != nil {
 				kv.order = r.el.Order * 2
-				if ext {
-					kv.order++
-				}
 			}
 			switch {
-			case ext:
-				kv.ctx = "Element"
-			case r != nil:
+			case ext && r != nil:
+				kv.order++
+			case !ext && r != nil:
 				kv.ctx = contextOf(r.typ)
+			case !ext:
+				kv.ctx = ""
 			}
-		} else {
-			kv.ctx = "Element"
 		}
 		keys = append(keys, kv)
 	}

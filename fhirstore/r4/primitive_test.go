@@ -29,14 +29,16 @@ type primitiveCase struct {
 // primitives lists each matcher with its oracle, hand-picked cases (whose expected
 // result is asserted of both, so the table also records how the regexes behave), valid
 // examples to mutate, and the alphabet mutations draw from.
-var primitives = []struct {
+type primitiveSpec struct {
 	name     string
 	match    func(string) bool
 	re       *regexp.Regexp
 	cases    []primitiveCase
 	examples []string
 	alphabet []string
-}{
+}
+
+var primitives = []primitiveSpec{
 	{
 		name: "id", match: ValidID, re: reID,
 		cases: []primitiveCase{
@@ -330,14 +332,14 @@ var primitives = []struct {
 	},
 }
 
-func primitiveByName(t testing.TB, name string) (func(string) bool, *regexp.Regexp) {
-	for _, p := range primitives {
-		if p.name == name {
-			return p.match, p.re
+func primitiveByName(t testing.TB, name string) *primitiveSpec {
+	for i := range primitives {
+		if primitives[i].name == name {
+			return &primitives[i]
 		}
 	}
 	t.Fatalf("no primitive %s", name)
-	return nil, nil
+	return nil
 }
 
 func TestPrimitiveCases(t *testing.T) {
@@ -404,11 +406,11 @@ func TestPrimitiveMutations(t *testing.T) {
 // year, alone and in front of the rest of a date and of an instant.
 func TestPrimitiveYears(t *testing.T) {
 	for _, name := range []string{"date", "dateTime", "instant"} {
-		match, re := primitiveByName(t, name)
+		p := primitiveByName(t, name)
 		for y := range 10000 {
 			year := string([]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10)})
 			for _, s := range []string{year, year + "-05-01", year + "-05-01T10:30:00Z"} {
-				if got, want := match(s), re.MatchString(s); got != want {
+				if got, want := p.match(s), p.re.MatchString(s); got != want {
 					t.Fatalf("%s: matcher(%q) = %v, regexp says %v", name, s, got, want)
 				}
 			}
@@ -433,20 +435,15 @@ func mutate(rng *rand.Rand, s string, alphabet []string) string {
 }
 
 func fuzzPrimitive(f *testing.F, name string) {
-	match, re := primitiveByName(f, name)
-	for _, p := range primitives {
-		if p.name != name {
-			continue
-		}
-		for _, c := range p.cases {
-			f.Add(c.s)
-		}
-		for _, s := range p.examples {
-			f.Add(s)
-		}
+	p := primitiveByName(f, name)
+	for _, c := range p.cases {
+		f.Add(c.s)
+	}
+	for _, s := range p.examples {
+		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := match(s), re.MatchString(s); got != want {
+		if got, want := p.match(s), p.re.MatchString(s); got != want {
 			t.Fatalf("matcher(%q) = %v, regexp says %v", s, got, want)
 		}
 	})
@@ -482,16 +479,15 @@ func BenchmarkPrimitives(b *testing.B) {
 		{"base64Binary", "16B", "aGVsbG8gd29ybGQ="},
 		{"base64Binary", "4kB", strings.Repeat("QUJD", 1000)},
 	} {
-		match, re := primitiveByName(b, bc.name)
-		label := bc.label
-		b.Run(bc.name+"/"+label+"/hand", func(b *testing.B) {
+		p := primitiveByName(b, bc.name)
+		b.Run(bc.name+"/"+bc.label+"/hand", func(b *testing.B) {
 			for b.Loop() {
-				matchSink = match(bc.value)
+				matchSink = p.match(bc.value)
 			}
 		})
-		b.Run(bc.name+"/"+label+"/regexp", func(b *testing.B) {
+		b.Run(bc.name+"/"+bc.label+"/regexp", func(b *testing.B) {
 			for b.Loop() {
-				matchSink = re.MatchString(bc.value)
+				matchSink = p.re.MatchString(bc.value)
 			}
 		})
 	}
