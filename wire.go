@@ -93,7 +93,7 @@ func asSlice(v any) []any { s, _ := v.([]any); return s }
 type grantResolver struct{ auth *auth.Server }
 
 func (g grantResolver) ResolveGrant(ctx context.Context, bearer string) (*server.Grant, error) {
-	gr, err := g.auth.ResolveToken(ctx, bearer)
+	gr, err := g.auth.ResolveShared(ctx, bearer)
 	if errors.Is(err, auth.ErrInvalidToken) {
 		return nil, server.ErrInvalidToken
 	}

@@ -196,8 +196,21 @@ const cacheTTL = 5 * time.Minute
 var cacheInserts atomic.Int64
 
 // ResolveToken turns a bearer token into its Grant. Results are cached until the token
-// expires (at most cacheTTL); revocation evicts them.
+// expires (at most cacheTTL); revocation evicts them. The Grant is the caller's own copy.
 func (s *Server) ResolveToken(ctx context.Context, bearer string) (*Grant, error) {
+	g, err := s.ResolveShared(ctx, bearer)
+	if err != nil {
+		return nil, err
+	}
+	cp := *g
+	cp.FHIRContext = cloneFHIRContext(g.FHIRContext)
+	return &cp, nil
+}
+
+// ResolveShared is ResolveToken without the copy: the Grant it returns is the cache's,
+// shared by every request that carries the token, and must not be modified. The FHIR
+// server resolves a token on every request and only reads the Grant (and its Memo).
+func (s *Server) ResolveShared(ctx context.Context, bearer string) (*Grant, error) {
 	now := s.now()
 	// The token itself is the key: an exact match, hashed by the map, with no digest to
 	// compute on every request.
@@ -205,9 +218,7 @@ func (s *Server) ResolveToken(ctx context.Context, bearer string) (*Grant, error
 	if v, ok := s.cache.Load(key); ok {
 		e := v.(*cacheEntry)
 		if now.Before(e.until) {
-			g := *e.grant
-			g.FHIRContext = cloneFHIRContext(g.FHIRContext)
-			return &g, nil
+			return e.grant, nil
 		}
 		s.cache.Delete(key)
 	}
@@ -236,9 +247,7 @@ func (s *Server) ResolveToken(ctx context.Context, bearer string) (*Grant, error
 			return true
 		})
 	}
-	cp := *g
-	cp.FHIRContext = cloneFHIRContext(g.FHIRContext)
-	return &cp, nil
+	return g, nil
 }
 
 // revokeAccessToken revokes one access token by id.

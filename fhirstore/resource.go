@@ -81,7 +81,7 @@ func (s *Store) readVisible(ctx context.Context, q querier, typ, id string, f *a
 			return nil, err
 		}
 	}
-	sqlText, args := readOpen, []any{typ, id}
+	sqlText, args := readOpen, []any(nil)
 	if f != nil && len(f.alts) > 0 && !ownPatient(typ, id, f.alts) {
 		cond, cargs, err := f.sql(s)
 		if err != nil {
@@ -91,6 +91,9 @@ func (s *Store) readVisible(ctx context.Context, q querier, typ, id string, f *a
 			// cargs are shared with every request of this grant: appended to a copy.
 			sqlText, args = f.read, append(append(make([]any, 0, len(cargs)+2), cargs...), typ, id)
 		}
+	}
+	if args == nil {
+		args = []any{typ, id}
 	}
 	r := &Resource{Type: typ, ID: id}
 	var lu int64

@@ -58,6 +58,7 @@ type Server struct {
 	store    *fhirstore.Store
 	log      *slog.Logger
 	base     *url.URL
+	baseURL  string // base.String(), which every enforced request compares a token's aud with
 	basePath string
 	router   *mux.Router
 	started  time.Time
@@ -80,7 +81,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Version == "" {
 		cfg.Version = "0.1.0"
 	}
-	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, base: base, basePath: base.Path, started: time.Now()}
+	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, base: base, baseURL: base.String(), basePath: base.Path, started: time.Now()}
 	if s.basePath == "" {
 		s.basePath = "/"
 	}
@@ -97,7 +98,7 @@ func (s *Server) Handler() http.Handler {
 }
 
 // BaseURL is the FHIR base without a trailing slash.
-func (s *Server) BaseURL() string { return s.base.String() }
+func (s *Server) BaseURL() string { return s.baseURL }
 
 func (s *Server) routes() {
 	r := mux.NewRouter()
