@@ -597,6 +597,18 @@ func (p *pendingIndex) addRows(rid int64, rows *indexRows) {
 	}
 }
 
+// soleCompartment is resource_current.patient for a resource in the compartments of ids
+// (see migrations/0011_current_patient.sql): ” for none, the id for one, NULL for several.
+func soleCompartment(ids []string) any {
+	switch len(ids) {
+	case 0:
+		return ""
+	case 1:
+		return ids[0]
+	}
+	return nil
+}
+
 // queueRows queues the index rows of resource rid, and its full-text row for flushText.
 func (s *Store) queueRows(rid int64, rows *indexRows) {
 	s.pending.addRows(rid, rows)
@@ -653,8 +665,8 @@ type pendingIndex struct {
 const (
 	historyInsert = "INSERT INTO resource_history (hid, rid, type, id, version, last_updated, method, json)"
 	historyCols   = 8
-	currentInsert = "INSERT INTO resource_current (rid, type, id, version, last_updated, hid)"
-	currentCols   = 6
+	currentInsert = "INSERT INTO resource_current (rid, type, id, version, last_updated, hid, patient)"
+	currentCols   = 7
 )
 
 func (p *pendingIndex) add(table int, vals ...any) { p.args[table] = append(p.args[table], vals...) }

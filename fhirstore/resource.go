@@ -83,13 +83,13 @@ func (s *Store) readVisible(ctx context.Context, q querier, typ, id string, f *a
 	}
 	sqlText, args := readOpen, []any(nil)
 	if f != nil && len(f.alts) > 0 && !ownPatient(typ, id, f.alts) {
-		cond, cargs, err := f.sql(s)
+		cond, _, err := f.sql(s)
 		if err != nil {
 			return nil, err
 		}
 		if cond != "" {
-			// cargs are shared with every request of this grant: appended to a copy.
-			sqlText, args = f.read, append(append(make([]any, 0, len(cargs)+2), cargs...), typ, id)
+			// readArgs are shared with every request of this grant: appended to a copy.
+			sqlText, args = f.read, append(append(make([]any, 0, len(f.readArgs)+2), f.readArgs...), typ, id)
 		}
 	}
 	if args == nil {
@@ -434,7 +434,13 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[strin
 	if !exists {
 		rid = newRID
 	}
-	if err := s.writeVersion(ctx, tx, r, rid, hid, exists, pre != nil && pre.absent); err != nil {
+	if rows == nil {
+		// Extracted before the version is written, which records the compartment it is in.
+		if rows, err = extract(typ, id, m); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.writeVersion(ctx, tx, r, rid, hid, soleCompartment(rows.compartment), exists, pre != nil && pre.absent); err != nil {
 		return nil, err
 	}
 	if err := s.writeIndex(ctx, tx, rid, typ, id, m, rows, !exists); err != nil {
@@ -448,17 +454,18 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[strin
 	return r, nil
 }
 
-// writeVersion stores version r of resource rid as history row hid and makes it current.
+// writeVersion stores version r of resource rid as history row hid and makes it current;
+// patient is its resource_current.patient (soleCompartment).
 // A create of an id the transaction found unused (absent, see absentIDs) has its two rows
 // wait with the index rows, to go in with multi-row INSERTs like them: one INSERT per row
 // was a third of a bulk load's writer time. Whatever reads these tables in the
 // transaction flushes them first (flushResources).
-func (s *Store) writeVersion(ctx context.Context, tx *sql.Tx, r *Resource, rid, hid int64, exists, absent bool) error {
+func (s *Store) writeVersion(ctx context.Context, tx *sql.Tx, r *Resource, rid, hid int64, patient any, exists, absent bool) error {
 	lu := r.LastUpdated.UnixMicro()
 	if absent { // put did not look the id up: it has no current row, so exists is false
 		p := &s.pending
 		p.history = append(p.history, hid, rid, r.Type, r.ID, r.Version, lu, r.Method, r.JSON)
-		p.current = append(p.current, rid, r.Type, r.ID, r.Version, lu, hid)
+		p.current = append(p.current, rid, r.Type, r.ID, r.Version, lu, hid, patient)
 		return nil
 	}
 	if _, err := s.stmt(ctx, tx, s.stmtHistory).ExecContext(ctx, hid, rid, r.Type, r.ID, r.Version, lu, r.Method, 0, r.JSON); err != nil {
@@ -466,9 +473,9 @@ func (s *Store) writeVersion(ctx context.Context, tx *sql.Tx, r *Resource, rid, 
 	}
 	var err error
 	if exists {
-		_, err = s.stmt(ctx, tx, s.stmtUpdate).ExecContext(ctx, r.Version, lu, 0, hid, rid)
+		_, err = s.stmt(ctx, tx, s.stmtUpdate).ExecContext(ctx, r.Version, lu, 0, hid, patient, rid)
 	} else {
-		_, err = s.stmt(ctx, tx, s.stmtInsert).ExecContext(ctx, rid, r.Type, r.ID, r.Version, lu, hid)
+		_, err = s.stmt(ctx, tx, s.stmtInsert).ExecContext(ctx, rid, r.Type, r.ID, r.Version, lu, hid, patient)
 	}
 	return err
 }
@@ -522,7 +529,8 @@ func (s *Store) delete(ctx context.Context, tx *sql.Tx, typ, id, ifMatch string)
 	if _, err := s.stmt(ctx, tx, s.stmtHistory).ExecContext(ctx, hid, rid, typ, id, version+1, now, "DELETE", 1, []byte{}); err != nil {
 		return err
 	}
-	if _, err := s.stmt(ctx, tx, s.stmtUpdate).ExecContext(ctx, version+1, now, 1, hid, rid); err != nil {
+	// A deleted resource is in no compartment: unindex removes its rows.
+	if _, err := s.stmt(ctx, tx, s.stmtUpdate).ExecContext(ctx, version+1, now, 1, hid, "", rid); err != nil {
 		return err
 	}
 	return s.unindex(ctx, tx, rid)

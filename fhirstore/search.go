@@ -405,6 +405,15 @@ func (q *query) typeFilter(w *whereClause, types []string, interaction byte) err
 	return nil
 }
 
+// compartmentTest is true when the resource_current row a is in the compartment of the
+// patient bound at param (twice, if param is "?"), from the row's own patient column for a
+// resource in one compartment or none; only one in several (NULL) is looked up.
+// +patient_id: the rid index finds the row; an indexable patient_id term made SQLite
+// consult STAT4 for the bound value and re-prepare the statement on every run.
+func compartmentTest(a, param string) string {
+	return "coalesce(" + a + ".patient = " + param + ", EXISTS (SELECT 1 FROM compartment WHERE rid = " + a + ".rid AND +patient_id = " + param + "))"
+}
+
 // alternatives renders an access filter's alternatives for one type on alias a.
 func (q *query) alternatives(typ, a string, alts []Alternative) (string, []any, error) {
 	if len(alts) == 0 {
@@ -424,9 +433,8 @@ func (q *query) alternatives(typ, a string, alts []Alternative) (string, []any, 
 			if q.plainType {
 				ands = append(ands, a+".rid IN (SELECT rid FROM compartment WHERE patient_id = ?)")
 			} else {
-				// +patient_id: the rid index finds the row; an indexable patient_id term made SQLite
-				// consult STAT4 for the bound value and re-prepare the statement on every run.
-				ands = append(ands, "EXISTS (SELECT 1 FROM compartment WHERE rid = "+a+".rid AND +patient_id = ?)")
+				ands = append(ands, compartmentTest(a, "?"))
+				args = append(args, alt.Patient)
 			}
 			args = append(args, alt.Patient)
 		}

@@ -333,9 +333,9 @@ func (s *Store) prepare(ctx context.Context) error {
 			JOIN resource_history h ON h.hid = c.hid WHERE c.type = ? AND c.id = ?`},
 		{&s.stmtHistory, `INSERT INTO resource_history (hid, rid, type, id, version, last_updated, method, deleted, json)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`},
-		{&s.stmtInsert, `INSERT INTO resource_current (rid, type, id, version, last_updated, deleted, hid)
-			VALUES (?, ?, ?, ?, ?, 0, ?)`},
-		{&s.stmtUpdate, `UPDATE resource_current SET version = ?, last_updated = ?, deleted = ?, hid = ? WHERE rid = ?`},
+		{&s.stmtInsert, `INSERT INTO resource_current (rid, type, id, version, last_updated, deleted, hid, patient)
+			VALUES (?, ?, ?, ?, ?, 0, ?, ?)`},
+		{&s.stmtUpdate, `UPDATE resource_current SET version = ?, last_updated = ?, deleted = ?, hid = ?, patient = ? WHERE rid = ?`},
 		{&s.stmtMaxIDs, `SELECT (SELECT coalesce(max(rid), 0) FROM resource_current), (SELECT coalesce(max(hid), 0) FROM resource_history)`},
 	} {
 		st, err := s.w.PrepareContext(ctx, p.sql)

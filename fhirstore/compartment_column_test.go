@@ -1,0 +1,169 @@
+package fhirstore
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// staleCurrentPatients counts the resource_current rows whose patient column disagrees
+// with their compartment rows (see migrations/0011_current_patient.sql).
+func staleCurrentPatients(t *testing.T, s *Store) int {
+	t.Helper()
+	var n int
+	if err := s.w.QueryRow(`SELECT count(*) FROM resource_current r WHERE r.patient IS NOT
+		(SELECT CASE count(*) WHEN 0 THEN '' WHEN 1 THEN min(patient_id) END FROM compartment c WHERE c.rid = r.rid)`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func currentPatient(t *testing.T, s *Store, typ, id string) any {
+	t.Helper()
+	var p any
+	if err := s.w.QueryRow(`SELECT patient FROM resource_current WHERE type = ? AND id = ?`, typ, id).Scan(&p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func patientOnly(id string) *Access {
+	return &Access{Rules: []AccessRule{{Scope: "patient/*.rs", Type: "*", Interactions: "rs", Patient: id}}, Level: "patient", Patient: id}
+}
+
+// The patient column that confined reads and searches test first must follow every write:
+// a resource in two compartments (NULL: both patients see it through the compartment
+// table), one moved to another patient, one deleted, a transaction's deferred creates, a
+// re-index, and a database from before the column.
+func TestCurrentPatientColumn(t *testing.T) {
+	ctx := context.Background()
+	s := newFixtureStore(t)
+	if n := staleCurrentPatients(t, s.Store); n != 0 {
+		t.Fatalf("%d stale rows after loading the fixture", n)
+	}
+	// performer is a Patient compartment parameter of Observation too.
+	shared := `{"resourceType":"Observation","id":"shared","status":"final",
+		"code":{"coding":[{"system":"http://local","code":"SH"}]},
+		"subject":{"reference":"Patient/p1"},"performer":[{"reference":"Patient/p2"}]}`
+	if _, _, err := s.Update(ctx, "Observation", "shared", []byte(shared), WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if p := currentPatient(t, s.Store, "Observation", "shared"); p != nil {
+		t.Fatalf("patient of a resource in two compartments = %v, want NULL", p)
+	}
+	visible := func(patient, id string) bool {
+		t.Helper()
+		actx := WithAccess(ctx, patientOnly(patient))
+		_, err := s.Read(actx, "Observation", id)
+		var e *Error
+		if err != nil && !(errors.As(err, &e) && e.Code == ENotFound) {
+			t.Fatalf("read Observation/%s as %s: %v", id, patient, err)
+		}
+		res, serr := s.Search(actx, SearchRequest{Type: "Observation", Params: q("code=SH,SH2")})
+		if serr != nil {
+			t.Fatal(serr)
+		}
+		found := false
+		for _, e := range res.Entries {
+			found = found || e.ID == id
+		}
+		if found != (err == nil) {
+			t.Fatalf("Observation/%s as %s: read says %v, search says %v", id, patient, err == nil, found)
+		}
+		return err == nil
+	}
+	if !visible("p1", "shared") || !visible("p2", "shared") || visible("p3", "shared") {
+		t.Errorf("shared Observation: p1 %v, p2 %v, p3 %v; want true, true, false",
+			visible("p1", "shared"), visible("p2", "shared"), visible("p3", "shared"))
+	}
+
+	// Moved to p2 alone: p1 loses it.
+	moved := strings.Replace(strings.Replace(shared, `"Patient/p1"`, `"Patient/p2"`, 1), `,"performer":[{"reference":"Patient/p2"}]`, "", 1)
+	if _, _, err := s.Update(ctx, "Observation", "shared", []byte(moved), WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if p := currentPatient(t, s.Store, "Observation", "shared"); p != "p2" {
+		t.Fatalf("patient after the move = %v, want p2", p)
+	}
+	if visible("p1", "shared") || !visible("p2", "shared") {
+		t.Errorf("moved Observation: p1 %v, p2 %v; want false, true", visible("p1", "shared"), visible("p2", "shared"))
+	}
+
+	// Deleted: in no compartment.
+	if err := s.Delete(ctx, "Observation", "shared", WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if p := currentPatient(t, s.Store, "Observation", "shared"); p != "" {
+		t.Fatalf("patient after delete = %v, want ''", p)
+	}
+	if visible("p2", "shared") {
+		t.Error("a deleted Observation is visible to its patient's token")
+	}
+
+	// A transaction's creates wait in the deferred rows, with their column.
+	entries := []*TxEntry{}
+	for _, id := range []string{"t1", "t2"} {
+		e, err := resourceEntry(map[string]any{"resourceType": "Observation", "id": id, "status": "final",
+			"code":    map[string]any{"coding": []any{map[string]any{"system": "http://local", "code": "SH2"}}},
+			"subject": map[string]any{"reference": "Patient/p1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, e)
+	}
+	if _, _, err := s.Transaction(ctx, entries, TxOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if p := currentPatient(t, s.Store, "Observation", "t1"); p != "p1" {
+		t.Fatalf("patient of a transaction's create = %v, want p1", p)
+	}
+	if !visible("p1", "t2") || visible("p2", "t2") {
+		t.Error("a transaction's create: wrong visibility")
+	}
+	if n := staleCurrentPatients(t, s.Store); n != 0 {
+		t.Fatalf("%d stale rows after the writes", n)
+	}
+
+	// Re-indexing sets the column from the compartments it rebuilds.
+	if _, err := s.w.Exec(`UPDATE resource_current SET patient = 'nobody'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Reindex(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := staleCurrentPatients(t, s.Store); n != 0 {
+		t.Fatalf("%d stale rows after Reindex", n)
+	}
+}
+
+// A database from before the column gets it filled from its compartment rows at Open.
+func TestCurrentPatientMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	s, err := Open(ctx, Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loadFixture(t, s, fixture)
+	loadFixture(t, s, accessFixture)
+	if _, err := s.w.Exec(`ALTER TABLE resource_current DROP COLUMN patient;
+		DELETE FROM schema_migrations WHERE name = 'store/0011_current_patient.sql'`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(ctx, Options{Path: path}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := staleCurrentPatients(t, s); n != 0 {
+		t.Fatalf("%d stale rows after the migration", n)
+	}
+	if p := currentPatient(t, s, "Observation", "leak1"); p != "p1" {
+		t.Errorf("leak1's patient = %v, want p1", p)
+	}
+	if _, err := s.Read(WithAccess(ctx, patientOnly("p2")), "Observation", "leak1"); err == nil {
+		t.Error("p2 reads p1's Observation after the migration")
+	}
+}
