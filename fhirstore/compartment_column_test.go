@@ -167,3 +167,37 @@ func TestCurrentPatientMigration(t *testing.T) {
 		t.Error("p2 reads p1's Observation after the migration")
 	}
 }
+
+// An older build writing to the file leaves the patient column stale; it also records its
+// own index version, so the next Open re-indexes and the column is right again.
+func TestCurrentPatientAfterOlderBuild(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	s, err := Open(ctx, Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loadFixture(t, s, fixture)
+	loadFixture(t, s, accessFixture)
+	// leak1 moved to p2 by a build that does not know the column, which re-indexed the
+	// file at its own version ("5") when it opened it.
+	moved := strings.Replace(accessFixture[0].body, `"subject":{"reference":"Patient/p1"}`, `"subject":{"reference":"Patient/p2"}`, 1)
+	if _, _, err := s.Update(ctx, "Observation", "leak1", []byte(moved), WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.Exec(`UPDATE resource_current SET patient = 'p1' WHERE id = 'leak1';
+		UPDATE store_meta SET value = '5' WHERE key = 'index_version'`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(ctx, Options{Path: path}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := staleCurrentPatients(t, s); n != 0 {
+		t.Fatalf("%d stale rows after reopening", n)
+	}
+	if _, err := s.Read(WithAccess(ctx, patientOnly("p1")), "Observation", "leak1"); err == nil {
+		t.Error("p1 still reads the Observation moved to p2")
+	}
+}

@@ -9,7 +9,12 @@ import (
 // indexVersion names what the index tables hold. A database indexed by an older version
 // (before composites and full text, say) lacks rows that searches now expect, so Open
 // re-indexes it: bump this whenever what a write indexes changes.
-const indexVersion = "5"
+//
+// 6: resource_current.patient. A build from before it updates a resource without that
+// column, which would then name a compartment the resource has left; opening the file with
+// an older build records that build's version, so the next newer Open re-indexes and sets
+// the column again.
+const indexVersion = "6"
 
 // indexStale reports whether the database must be re-indexed before it is searched: its
 // search parameter ids are not this build's (pidsStale) or its index version is older.
