@@ -252,8 +252,7 @@ func TestScopeTokens(t *testing.T) {
 //
 // Each server answers half of the requests: the enforced request is sent twice per round.
 // When the open server answered two of every three, its pages, statements and heap stayed
-// warmer in the CPU's caches than the enforced server's, which that alone made 3 to 5%
-// slower.
+// warmer in the CPU's caches, and that alone put the enforced server 3 to 5 points behind.
 //
 // overhead-% is enforced against a plain open request. A third arm sends the open server
 // the same Authorization header, which it ignores: enforcement-% is enforced against that,
