@@ -541,19 +541,12 @@ func parseDateRange(s string) (lo, hi int64, ok bool) {
 	return 0, 0, false
 }
 
-// writeIndex queues the search index and compartment rows of one resource for tx: rows
-// when the caller extracted them ahead, else extracted from res now. fresh
+// writeIndex queues the search index and compartment rows of one resource for tx. fresh
 // means the rid has no rows yet (a create), so nothing needs deleting first. The rows are
 // inserted when the transaction reads the index or commits (flushIndex): a load writes
 // thousands of resources per transaction, and large multi-row INSERTs cost a fraction of
 // one small INSERT per table per resource.
-func (s *Store) writeIndex(ctx context.Context, tx *sql.Tx, rid int64, typ, id string, res map[string]any, rows *indexRows, fresh bool) error {
-	if rows == nil {
-		var err error
-		if rows, err = extract(typ, id, res); err != nil {
-			return err
-		}
-	}
+func (s *Store) writeIndex(ctx context.Context, tx *sql.Tx, rid int64, rows *indexRows, fresh bool) error {
 	if !fresh {
 		if err := s.unindex(ctx, tx, rid); err != nil {
 			return err

@@ -450,7 +450,7 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, typ, id string, m map[strin
 	if err := s.writeVersion(ctx, tx, r, rid, hid, soleCompartment(rows.compartment), exists, pre != nil && pre.absent); err != nil {
 		return nil, err
 	}
-	if err := s.writeIndex(ctx, tx, rid, typ, id, m, rows, !exists); err != nil {
+	if err := s.writeIndex(ctx, tx, rid, rows, !exists); err != nil {
 		return nil, err
 	}
 	// The written version must itself be inside the grant: a patient token cannot move a
