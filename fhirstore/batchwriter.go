@@ -78,8 +78,12 @@ func (w *BatchWriter) run() {
 		opts := w.opts
 		opts.ahead = job.ahead
 		if _, i, err := w.s.Transaction(w.ctx, batch, opts); err != nil {
+			be := &BatchError{Err: err}
+			if i >= 0 { // else no entry failed: the context ended, or the commit did
+				be.Type, be.ID = batch[i].Type, batch[i].ID
+			}
 			w.mu.Lock()
-			w.err = &BatchError{Type: batch[i].Type, ID: batch[i].ID, Err: err}
+			w.err = be
 			w.mu.Unlock()
 			continue
 		}
@@ -160,6 +164,9 @@ type BatchError struct {
 }
 
 func (e *BatchError) Error() string {
+	if e.Type == "" {
+		return e.Err.Error()
+	}
 	if e.ID == "" {
 		return e.Type + ": " + e.Err.Error()
 	}

@@ -188,6 +188,9 @@ func (s *Store) loadBundle(ctx context.Context, b map[string]any, invalid *int) 
 		entries = append(entries, e)
 	}
 	if _, i, err := s.Transaction(ctx, entries, TxOptions{StableIDs: true, Lenient: true, Warnings: invalid}); err != nil {
+		if i < 0 {
+			return 0, err
+		}
 		return 0, fmt.Errorf("entry %d: %w", i, err)
 	}
 	return len(entries), nil

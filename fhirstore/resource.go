@@ -42,7 +42,7 @@ func FormatInstant(t time.Time) string { return t.UTC().Format("2006-01-02T15:04
 func (s *Store) Read(ctx context.Context, typ, id string) (*Resource, error) {
 	a := AccessFrom(ctx)
 	f := a.filter(typ, Read)
-	r, err := s.readVisible(pointCtx(ctx), s.rq, typ, id, f)
+	r, err := s.readVisible(noCancel(ctx), s.rq, typ, id, f)
 	if r == nil {
 		return nil, err
 	}
@@ -52,11 +52,23 @@ func (s *Store) Read(ctx context.Context, typ, id string) (*Resource, error) {
 	return r, err
 }
 
-// pointCtx is ctx for queries of a row or two by key, done in microseconds. database/sql
-// gives every query run with a cancellable context (a request's) a goroutine and a
-// context.WithCancel of its own, to stop it if the context ends: about 1.6 µs, an eighth
-// of a read, which only a long query can use. Searches keep the request's context.
-func pointCtx(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+// noCancel is ctx for work made of statements that each take microseconds: reads by id
+// and write transactions. database/sql gives every statement run with a cancellable
+// context (a request's) a goroutine and a context.WithCancel of its own, to stop it if
+// the context ends: about 1.6 µs, an eighth of a read and a sixteenth of a create, which
+// only a long query can use. A write is atomic either way: one whose client leaves commits
+// or rolls back as if it had stayed. Searches keep the request's context, so that a client
+// that leaves stops them.
+func noCancel(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+
+// writeCtx is noCancel(ctx) for a write, unless ctx has already ended: a write is not
+// begun for a client that has left, and a load of many transactions stops between them.
+func writeCtx(ctx context.Context) (context.Context, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return noCancel(ctx), nil
+}
 
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -153,7 +165,7 @@ func (s *Store) VRead(ctx context.Context, typ, id, vid string) (*Resource, erro
 	if err != nil || v < 1 {
 		return nil, Errorf(ENotFound, "%s/%s has no version %q", typ, id, vid)
 	}
-	ctx = pointCtx(ctx)
+	ctx = noCancel(ctx)
 	r := &Resource{Type: typ, ID: id, Version: v}
 	var lu int64
 	err = s.rq.QueryRowContext(ctx, `SELECT rid, last_updated, deleted, method, json FROM resource_history
@@ -178,6 +190,9 @@ func (s *Store) VRead(ctx context.Context, typ, id, vid string) (*Resource, erro
 // conditional: one match returns that resource with created=false, several give
 // EPrecondition. EInvalid for a malformed resource.
 func (s *Store) Create(ctx context.Context, typ string, body []byte, opts WriteOptions) (res *Resource, created bool, err error) {
+	if ctx, err = writeCtx(ctx); err != nil {
+		return nil, false, err
+	}
 	m, err := parseResource(body, typ)
 	if err != nil {
 		return nil, false, err
@@ -212,6 +227,9 @@ func (s *Store) create(ctx context.Context, tx *sql.Tx, typ string, m map[string
 // exist. EPrecondition when IfMatch names another version; EInvalid for a malformed resource
 // or an id that differs from the URL.
 func (s *Store) Update(ctx context.Context, typ, id string, body []byte, opts WriteOptions) (res *Resource, created bool, err error) {
+	if ctx, err = writeCtx(ctx); err != nil {
+		return nil, false, err
+	}
 	if err := checkTypeID(typ, id); err != nil {
 		return nil, false, err
 	}
@@ -233,6 +251,9 @@ func (s *Store) Update(ctx context.Context, typ, id string, body []byte, opts Wr
 // ConditionalUpdate applies PUT [type]?query: no match creates (with the body's id if it
 // has one), one match updates it, several give EPrecondition.
 func (s *Store) ConditionalUpdate(ctx context.Context, typ, query string, body []byte, opts WriteOptions) (res *Resource, created bool, err error) {
+	if ctx, err = writeCtx(ctx); err != nil {
+		return nil, false, err
+	}
 	m, err := parseResource(body, typ)
 	if err != nil {
 		return nil, false, err
@@ -279,6 +300,10 @@ func (s *Store) conditionalUpdate(ctx context.Context, tx *sql.Tx, typ, query st
 // Delete marks typ/id deleted; later reads give EGone. Deleting what does not exist or is
 // already deleted succeeds (the spec lets delete be idempotent).
 func (s *Store) Delete(ctx context.Context, typ, id string, opts WriteOptions) error {
+	ctx, err := writeCtx(ctx)
+	if err != nil {
+		return err
+	}
 	if err := checkTypeID(typ, id); err != nil {
 		return err
 	}
@@ -288,6 +313,9 @@ func (s *Store) Delete(ctx context.Context, typ, id string, opts WriteOptions) e
 // ConditionalDelete deletes the single match of query; several give EPrecondition, none is
 // a success.
 func (s *Store) ConditionalDelete(ctx context.Context, typ, query string) (deleted int, err error) {
+	if ctx, err = writeCtx(ctx); err != nil {
+		return 0, err
+	}
 	if !knownType(typ) {
 		return 0, Errorf(ENotFound, "unknown resource type %q", typ)
 	}
@@ -324,6 +352,9 @@ func (s *Store) conditionalDelete(ctx context.Context, tx *sql.Tx, typ, query st
 // new version. EUnprocessable when a test operation fails or the result is not a valid
 // resource of the same type and id.
 func (s *Store) Patch(ctx context.Context, typ, id string, patch []byte, opts WriteOptions) (res *Resource, err error) {
+	if ctx, err = writeCtx(ctx); err != nil {
+		return nil, err
+	}
 	if err := checkTypeID(typ, id); err != nil {
 		return nil, err
 	}

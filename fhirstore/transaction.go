@@ -60,9 +60,13 @@ var methodOrder = map[string]int{"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2}
 // single match, and the first failing entry rolls everything back and is returned as err
 // together with its index.
 func (s *Store) Transaction(ctx context.Context, entries []*TxEntry, opts TxOptions) ([]TxResult, int, error) {
+	ctx, err := writeCtx(ctx)
+	if err != nil {
+		return nil, -1, err
+	}
 	results := make([]TxResult, len(entries))
 	failed := -1
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		i, err := s.transaction(ctx, tx, entries, results, opts)
 		failed = i
 		return err
@@ -259,6 +263,7 @@ func (s *Store) transaction(ctx context.Context, tx *sql.Tx, entries []*TxEntry,
 // Batch applies each entry on its own: a failure is reported in its result and does not
 // affect the others.
 func (s *Store) Batch(ctx context.Context, entries []*TxEntry) []TxResult {
+	ctx = noCancel(ctx)
 	results := make([]TxResult, len(entries))
 	for i, e := range entries {
 		one := make([]TxResult, 1)
