@@ -18,7 +18,7 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		if _, err := s.ResolveToken(ctx, strings.TrimSpace(bearer)); err != nil {
+		if _, err := s.ResolveShared(ctx, strings.TrimSpace(bearer)); err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 			oauthError(w, http.StatusUnauthorized, "invalid_token", "the bearer token is not valid")
 			return

@@ -318,10 +318,6 @@ func (s *Store) Reindex(ctx context.Context, progress func(done, total int)) (in
 			if _, err := tx.ExecContext(ctx, `INSERT INTO search_text (search_text) VALUES ('delete-all')`); err != nil {
 				return err
 			}
-			// Deleted resources are in no compartment; the live ones get theirs batch by batch.
-			if _, err := tx.ExecContext(ctx, `UPDATE resource_current SET patient = '' WHERE deleted = 1`); err != nil {
-				return err
-			}
 			// Until the last batch is written the store counts as not indexed.
 			if _, err := tx.ExecContext(ctx, `DELETE FROM store_meta WHERE key = 'index_version'`); err != nil {
 				return err
@@ -336,8 +332,17 @@ func (s *Store) Reindex(ctx context.Context, progress func(done, total int)) (in
 				return err
 			}
 			if n == 0 {
-				// Recorded last: an interrupted re-index is redone at the next Open.
-				return s.inTx(ctx, func(tx *sql.Tx) error { return recordIndexVersion(ctx, tx) })
+				return s.inTx(ctx, func(tx *sql.Tx) error {
+					// The compartments may have changed with the definitions:
+					// resource_current.patient follows the rebuilt rows, in one pass that
+					// rewrites only the rows whose value changed.
+					p := currentPatientOf("resource_current")
+					if _, err := tx.ExecContext(ctx, `UPDATE resource_current SET patient = `+p+` WHERE patient IS NOT `+p); err != nil {
+						return err
+					}
+					// Recorded last: an interrupted re-index is redone at the next Open.
+					return recordIndexVersion(ctx, tx)
+				})
 			}
 			after, done = last, done+n
 			if progress != nil {
@@ -394,21 +399,11 @@ func (s *Store) reindexFrom(ctx context.Context, after int64) (last int64, n int
 			}()
 		}
 		wg.Wait()
-		// The compartments may have changed with the definitions: resource_current.patient
-		// follows the new compartment rows.
-		setPatient, err := tx.PrepareContext(ctx, `UPDATE resource_current SET patient = ? WHERE rid = ?`)
-		if err != nil {
-			return err
-		}
-		defer setPatient.Close()
 		for _, it := range items {
 			if it.extractE != nil {
 				return fmt.Errorf("%s/%s: %w", it.typ, it.id, it.extractE)
 			}
 			s.queueRows(it.rid, it.rows)
-			if _, err := setPatient.ExecContext(ctx, soleCompartment(it.rows.compartment), it.rid); err != nil {
-				return err
-			}
 		}
 		return nil
 	})

@@ -30,6 +30,11 @@ func TestWritesWithEndedContext(t *testing.T) {
 	if _, i, err := s.Transaction(ctx, []*TxEntry{e}, TxOptions{}); !errors.Is(err, context.Canceled) || i != -1 {
 		t.Errorf("Transaction with an ended context: entry %d, %v; want -1, context.Canceled", i, err)
 	}
+	for i, r := range s.Batch(ctx, []*TxEntry{e, e}) {
+		if !errors.Is(r.Err, context.Canceled) {
+			t.Errorf("Batch entry %d with an ended context: %v, want context.Canceled", i, r.Err)
+		}
+	}
 	w := s.NewBatchWriter(ctx, BatchOptions{Size: 1})
 	w.Put("Patient", "late", body)
 	if n, err := w.Close(); n != 0 || !errors.Is(err, context.Canceled) {

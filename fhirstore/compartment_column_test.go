@@ -13,8 +13,7 @@ import (
 func staleCurrentPatients(t *testing.T, s *Store) int {
 	t.Helper()
 	var n int
-	if err := s.w.QueryRow(`SELECT count(*) FROM resource_current r WHERE r.patient IS NOT
-		(SELECT CASE count(*) WHEN 0 THEN '' WHEN 1 THEN min(patient_id) END FROM compartment c WHERE c.rid = r.rid)`).Scan(&n); err != nil {
+	if err := s.w.QueryRow(`SELECT count(*) FROM resource_current r WHERE r.patient IS NOT ` + currentPatientOf("r")).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -27,6 +26,30 @@ func currentPatient(t *testing.T, s *Store, typ, id string) any {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// openFixtureFile opens a store at path holding the search and access fixtures.
+func openFixtureFile(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loadFixture(t, s, fixture)
+	loadFixture(t, s, accessFixture)
+	return s
+}
+
+// reopen closes s and opens its file again, running whatever Open does to an older file.
+func reopen(t *testing.T, s *Store, path string) *Store {
+	t.Helper()
+	s.Close()
+	s, err := Open(context.Background(), Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 func patientOnly(id string) *Access {
@@ -142,29 +165,23 @@ func TestCurrentPatientColumn(t *testing.T) {
 func TestCurrentPatientMigration(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	s, err := Open(ctx, Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	loadFixture(t, s, fixture)
-	loadFixture(t, s, accessFixture)
+	s := openFixtureFile(t, path)
 	if _, err := s.w.Exec(`ALTER TABLE resource_current DROP COLUMN patient;
 		DELETE FROM schema_migrations WHERE name = 'store/0011_current_patient.sql'`); err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
-	if s, err = Open(ctx, Options{Path: path}); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = reopen(t, s, path)
 	if n := staleCurrentPatients(t, s); n != 0 {
 		t.Fatalf("%d stale rows after the migration", n)
 	}
 	if p := currentPatient(t, s, "Observation", "leak1"); p != "p1" {
 		t.Errorf("leak1's patient = %v, want p1", p)
 	}
-	if _, err := s.Read(WithAccess(ctx, patientOnly("p2")), "Observation", "leak1"); err == nil {
-		t.Error("p2 reads p1's Observation after the migration")
+	if _, err := s.Read(WithAccess(ctx, patientOnly("p2")), "Observation", "leak1"); ErrorCode(err) != ENotFound {
+		t.Errorf("p2 reads p1's Observation after the migration: %v, want not found", err)
+	}
+	if _, err := s.Read(WithAccess(ctx, patientOnly("p1")), "Observation", "leak1"); err != nil {
+		t.Errorf("p1 reads its own Observation after the migration: %v", err)
 	}
 }
 
@@ -173,12 +190,7 @@ func TestCurrentPatientMigration(t *testing.T) {
 func TestCurrentPatientAfterOlderBuild(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "s.db")
-	s, err := Open(ctx, Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	loadFixture(t, s, fixture)
-	loadFixture(t, s, accessFixture)
+	s := openFixtureFile(t, path)
 	// leak1 moved to p2 by a build that does not know the column, which re-indexed the
 	// file at its own version ("5") when it opened it.
 	moved := strings.Replace(accessFixture[0].body, `"subject":{"reference":"Patient/p1"}`, `"subject":{"reference":"Patient/p2"}`, 1)
@@ -189,15 +201,14 @@ func TestCurrentPatientAfterOlderBuild(t *testing.T) {
 		UPDATE store_meta SET value = '5' WHERE key = 'index_version'`); err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
-	if s, err = Open(ctx, Options{Path: path}); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = reopen(t, s, path)
 	if n := staleCurrentPatients(t, s); n != 0 {
 		t.Fatalf("%d stale rows after reopening", n)
 	}
-	if _, err := s.Read(WithAccess(ctx, patientOnly("p1")), "Observation", "leak1"); err == nil {
-		t.Error("p1 still reads the Observation moved to p2")
+	if _, err := s.Read(WithAccess(ctx, patientOnly("p1")), "Observation", "leak1"); ErrorCode(err) != ENotFound {
+		t.Errorf("p1 reads the Observation moved to p2: %v, want not found", err)
+	}
+	if _, err := s.Read(WithAccess(ctx, patientOnly("p2")), "Observation", "leak1"); err != nil {
+		t.Errorf("p2 reads the Observation moved to it: %v", err)
 	}
 }

@@ -591,7 +591,8 @@ func (p *pendingIndex) addRows(rid int64, rows *indexRows) {
 }
 
 // soleCompartment is resource_current.patient for a resource in the compartments of ids
-// (see migrations/0011_current_patient.sql): ” for none, the id for one, NULL for several.
+// (see migrations/0011_current_patient.sql): the empty string for none, the id for one,
+// NULL for several. currentPatientOf is the same from the compartment table.
 func soleCompartment(ids []string) any {
 	switch len(ids) {
 	case 0:
@@ -600,6 +601,12 @@ func soleCompartment(ids []string) any {
 		return ids[0]
 	}
 	return nil
+}
+
+// currentPatientOf is soleCompartment in SQL, for the resource_current row a, from its
+// compartment rows.
+func currentPatientOf(a string) string {
+	return `(SELECT CASE count(*) WHEN 0 THEN '' WHEN 1 THEN min(patient_id) END FROM compartment c WHERE c.rid = ` + a + `.rid)`
 }
 
 // queueRows queues the index rows of resource rid, and its full-text row for flushText.

@@ -99,20 +99,18 @@ func (s *Store) readVisible(ctx context.Context, q querier, typ, id string, f *a
 			return nil, err
 		}
 	}
-	sqlText, args := readOpen, []any(nil)
+	sqlText, filterArgs := readOpen, []any(nil)
 	if f != nil && len(f.alts) > 0 && !ownPatient(typ, id, f.alts) {
 		cond, _, err := f.sql(s)
 		if err != nil {
 			return nil, err
 		}
 		if cond != "" {
-			// readArgs are shared with every request of this grant: appended to a copy.
-			sqlText, args = f.read, append(append(make([]any, 0, len(f.readArgs)+2), f.readArgs...), typ, id)
+			sqlText, filterArgs = f.read, f.readArgs
 		}
 	}
-	if args == nil {
-		args = []any{typ, id}
-	}
+	// filterArgs are shared with every request of this grant: appended to a copy.
+	args := append(append(make([]any, 0, len(filterArgs)+2), filterArgs...), typ, id)
 	r := &Resource{Type: typ, ID: id}
 	var lu int64
 	var visible bool

@@ -432,11 +432,11 @@ func (q *query) alternatives(typ, a string, alts []Alternative) (string, []any, 
 			// compartment's list drives it.
 			if q.plainType {
 				ands = append(ands, a+".rid IN (SELECT rid FROM compartment WHERE patient_id = ?)")
+				args = append(args, alt.Patient)
 			} else {
 				ands = append(ands, compartmentTest(a, "?"))
-				args = append(args, alt.Patient)
+				args = append(args, alt.Patient, alt.Patient)
 			}
-			args = append(args, alt.Patient)
 		}
 		if alt.Practitioner != "" {
 			// The panel is read live from the Patient.general-practitioner index, so a

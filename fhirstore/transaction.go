@@ -263,8 +263,14 @@ func (s *Store) transaction(ctx context.Context, tx *sql.Tx, entries []*TxEntry,
 // Batch applies each entry on its own: a failure is reported in its result and does not
 // affect the others.
 func (s *Store) Batch(ctx context.Context, entries []*TxEntry) []TxResult {
-	ctx = noCancel(ctx)
 	results := make([]TxResult, len(entries))
+	ctx, err := writeCtx(ctx)
+	if err != nil {
+		for i := range results {
+			results[i].Err = err
+		}
+		return results
+	}
 	for i, e := range entries {
 		one := make([]TxResult, 1)
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
